@@ -1,0 +1,423 @@
+"""The SimPy model of one run (DESIGN.md §1); it returns a RunRecord.
+
+One job process holds the state.  It works in segments of useful work, each followed by a
+blocking checkpoint, as one timeout per segment; an interruption is one timeout armed
+when an instance starts, whose callback interrupts the job.  So a run costs events per
+segment, checkpoint and interruption, never per training step.  Where an interruption
+and a phase end fall on the same instant, the interruption wins: that checkpoint is lost.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import simpy
+
+from preemptsim import interruptions
+from preemptsim.analytic import segments
+from preemptsim.policies import Policy
+from preemptsim.scenario import Delay, Scenario
+
+Market = Literal["spot", "on_demand"]
+Phase = Literal["restore", "segment", "checkpoint", "idle"]
+SOURCES = ("interruptions", "downtime", "restore")
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """An instance (or gang) held from ``start_s`` to ``end_s`` on one market."""
+
+    start_s: float
+    end_s: float
+    market: Market
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One stretch of a run's timeline: what the job did from ``start_s`` to ``end_s``."""
+
+    start_s: float
+    end_s: float
+    kind: Literal["work", "checkpoint", "lost", "wait", "restore", "idle", "interruption"]
+    market: Market | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """What happened in one run; times in seconds."""
+
+    wall_s: float
+    leases: tuple[Lease, ...]
+    interruptions: int
+    lost_work_s: float
+    checkpoint_s: float
+    restore_s: float
+    wait_s: float
+    idle_s: float
+    checkpoints: int
+    switched_at_s: float = math.nan
+    spans: tuple[Span, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A scenario as the engine needs it, in seconds, computed once for all replications."""
+
+    scenario: Scenario
+    policy: Policy
+    first_market: Market
+    work_s: float
+    interval_s: float
+    segments: int
+    snapshot_s: float  # blocking part of a checkpoint (the whole write in sync mode)
+    persist_s: float  # background part (0 in sync mode)
+    emergency_write_s: float
+    on_notice: bool
+    notice_s: float
+    response_s: float
+    od_provision_s: float
+
+    @classmethod
+    def of(cls, scenario: Scenario, baseline: bool = False) -> Plan:
+        """The plan of ``scenario``; ``baseline=True`` gives its on-demand baseline."""
+        checkpoint, restart = scenario.checkpoint, scenario.restart
+        interval_s = checkpoint.interval
+        if baseline and scenario.on_demand.checkpoint_interval is not None:
+            interval_s = scenario.on_demand.checkpoint_interval
+        sync = checkpoint.mode == "sync"
+        snapshot_s = checkpoint.write if sync else checkpoint.snapshot
+        persist_s = 0.0 if sync else checkpoint.persist
+        od_provision_s = scenario.on_demand.provision
+        work_s = scenario.job.work_s
+        count = segments(work_s, interval_s)[0]
+        return cls(
+            scenario=scenario,
+            policy=Policy.of(scenario, work_s + (count - 1) * snapshot_s),
+            first_market="on_demand" if baseline or scenario.policy.kind == "on_demand" else "spot",
+            work_s=work_s,
+            interval_s=interval_s,
+            segments=count,
+            snapshot_s=snapshot_s,
+            persist_s=persist_s,
+            emergency_write_s=(
+                checkpoint.emergency_write
+                if checkpoint.emergency_write is not None
+                else snapshot_s + persist_s
+            ),
+            on_notice=scenario.on_notice,
+            notice_s=scenario.interruptions.notice,
+            response_s=restart.response if restart.manual else 0.0,
+            od_provision_s=(
+                od_provision_s if od_provision_s is not None else restart.provision.mean_s
+            ),
+        )
+
+
+def streams(seed: int, rep: int) -> tuple[np.random.Generator, ...]:
+    """One generator per random source of replication ``rep`` (DESIGN.md §5).
+
+    Equal to ``SeedSequence(seed).spawn(reps)[rep].spawn(3)``, without spawning the rest.
+    """
+    return tuple(
+        np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(rep, k))))
+        for k in range(len(SOURCES))
+    )
+
+
+def draw(delay: Delay, rng: np.random.Generator) -> float:
+    """A value of ``delay`` in seconds; fixed delays draw nothing."""
+    match delay.dist:
+        case "fixed":
+            return delay.value  # type: ignore[return-value]
+        case "lognormal":
+            return delay.median * math.exp(delay.sigma * rng.standard_normal())  # type: ignore[operator]
+        case "uniform":
+            return rng.uniform(delay.low, delay.high)  # type: ignore[arg-type]
+        case "exponential":
+            return rng.exponential(delay.mean)  # type: ignore[arg-type]
+    return float(rng.choice(delay.values))  # type: ignore[arg-type]
+
+
+@dataclass
+class _Job:
+    """The state of one run, and the process that advances it.
+
+    Progress is useful work done; ``durable`` is the progress a restart resumes from, with
+    the index of the segment it lies in.  A persist in flight becomes durable when it ends.
+    """
+
+    env: simpy.Environment
+    plan: Plan
+    model: interruptions.Model
+    rngs: tuple[np.random.Generator, ...]
+    spans: list[Span] | None
+    progress_s: float = 0.0
+    durable: tuple[float, int] = (0.0, 0)
+    persist: tuple[float, float, int] | None = None  # (ends at, progress, segment)
+    phase: Phase = "restore"
+    phase_start_s: float = 0.0
+    phase_work_s: float = 0.0
+    market: Market = "spot"
+    lease_no: int = 0
+    leases: list[Lease] = field(default_factory=list)
+    interruptions: int = 0
+    lost_work_s: float = 0.0
+    checkpoint_s: float = 0.0
+    restore_s: float = 0.0
+    wait_s: float = 0.0
+    idle_s: float = 0.0
+    checkpoints: int = 0
+    switched_at_s: float = math.nan
+    process: simpy.Process | None = None
+
+    def run(self) -> Generator[simpy.Event, object, None]:
+        """Lease after lease until the work is done."""
+        first = True
+        self.market = self.plan.first_market
+        while True:
+            if self.market == "spot":
+                self.market = yield from self._wait_for_spot(first)
+            if (yield from self._lease(first)):
+                return
+            self.market, first = "spot", False
+
+    def _wait_for_spot(self, first: bool) -> Generator[simpy.Event, object, Market]:
+        """Downtime and any wait for capacity, unless the policy moves to on-demand first."""
+        begin_s = self.env.now
+        provision_s = 0.0 if first else draw(self.plan.scenario.restart.provision, self.rngs[1])
+        response_s = 0.0 if first else self.plan.response_s
+        ready_s = self.model.capacity_at(begin_s + provision_s + response_s)
+        switch_s = max(begin_s, self.plan.policy.switch_at(self._remaining_s()))
+        if switch_s < ready_s:
+            yield from self._wait(switch_s)
+            self.switched_at_s = switch_s
+            yield from self._wait(switch_s + self.plan.od_provision_s)
+            return "on_demand"
+        yield from self._wait(ready_s)
+        return "spot"
+
+    def _wait(self, until_s: float) -> Generator[simpy.Event, object, None]:
+        """Hold no instance until ``until_s``: not billed, not interruptible."""
+        begin_s = self.env.now
+        if until_s > begin_s:
+            yield self.env.timeout(until_s - begin_s)
+            self.wait_s += until_s - begin_s
+            self._log(begin_s, until_s, "wait", None)
+
+    def _lease(self, first: bool) -> Generator[simpy.Event, object, bool]:
+        """Hold one instance (or gang) until the work is done (True), or it is taken or
+        released for spot (False)."""
+        start_s, market = self.env.now, self.market
+        self._arm(start_s)
+        try:
+            try:
+                yield from self._restore(first)
+                return (yield from self._work())
+            except simpy.Interrupt as stop:
+                if stop.cause != "notice":
+                    raise
+                yield from self._drain()
+        except simpy.Interrupt:
+            self._lose()
+        finally:
+            self.lease_no += 1  # disarms this lease's interruption
+            self.leases.append(Lease(start_s, self.env.now, market))
+        return False
+
+    def _restore(self, first: bool) -> Generator[simpy.Event, object, None]:
+        """Setup at the first start, restore after a restart: held, billed, interruptible."""
+        scenario = self.plan.scenario
+        duration_s = scenario.job.setup if first else draw(scenario.restart.restore, self.rngs[2])
+        self._enter("restore")
+        if duration_s > 0:
+            yield self.env.timeout(duration_s)
+        self.restore_s += duration_s
+        self._log(self.phase_start_s, self.env.now, "restore")
+
+    def _work(self) -> Generator[simpy.Event, object, bool]:
+        """Segments of work, each but the last followed by a checkpoint: one timeout each.
+
+        True when the work is done; False when on-demand is released for spot.
+        """
+        plan = self.plan
+        while True:
+            segment = self.durable[1]
+            last = segment == plan.segments - 1
+            end_s = plan.work_s if last else (segment + 1) * plan.interval_s
+            blocking_s = 0.0 if last else self._snapshot_wait_s(end_s - self.progress_s)
+            self._enter("segment", end_s - self.progress_s)
+            yield self.env.timeout(self.phase_work_s + blocking_s)
+            work_end_s = self.phase_start_s + self.phase_work_s
+            self._log(self.phase_start_s, work_end_s, "work")
+            self.progress_s = end_s
+            if last:
+                return True
+            self._log(work_end_s, self.env.now, "checkpoint")
+            self.checkpoint_s += blocking_s
+            self._persisted(self.env.now + plan.persist_s, end_s, segment + 1)
+            if self.market == "on_demand" and self._leave_on_demand():
+                return False
+
+    def _snapshot_wait_s(self, work_s: float) -> float:
+        """Blocking time after ``work_s`` of work: any wait for the last persist, then the
+        snapshot (the whole write in sync mode)."""
+        persist_end_s = self.persist[0] if self.persist else 0.0
+        snapshot_start_s = max(self.env.now + work_s, persist_end_s)
+        return snapshot_start_s - (self.env.now + work_s) + self.plan.snapshot_s
+
+    def _persisted(self, end_s: float, progress_s: float, segment: int) -> None:
+        """Start a persist (the snapshot waited for the last one to end); a sync checkpoint,
+        with no persist, is durable at once."""
+        self._settle(math.inf)
+        self.persist = (end_s, progress_s, segment)
+        if self.plan.persist_s == 0:
+            self._settle(math.inf)
+
+    def _settle(self, now_s: float) -> None:
+        """Make a persist that ended before ``now_s`` durable."""
+        if self.persist and self.persist[0] < now_s:
+            self.durable = self.persist[1:]
+            self.persist = None
+            self.checkpoints += 1
+
+    def _leave_on_demand(self) -> bool:
+        now_s = self.env.now
+        return self.model.capacity_at(now_s) == now_s and self.plan.policy.leave_on_demand(
+            now_s, self._remaining_s()
+        )
+
+    def _remaining_s(self) -> float:
+        """C(t): work and blocking checkpoint writes left from the durable point."""
+        progress_s, segment = self.durable
+        return (
+            self.plan.work_s
+            - progress_s
+            + (self.plan.segments - 1 - segment) * self.plan.snapshot_s
+        )
+
+    def _drain(self) -> Generator[simpy.Event, object, None]:
+        """After a notice: an emergency checkpoint of the work so far, then idle until taken."""
+        now_s = self.env.now
+        if self.phase == "segment":
+            worked_s = min(now_s - self.phase_start_s, self.phase_work_s)
+            self._log(self.phase_start_s, self.phase_start_s + worked_s, "work")
+            self.checkpoint_s += now_s - self.phase_start_s - worked_s
+            self.progress_s += worked_s
+        elif self.phase == "restore":
+            self.restore_s += now_s - self.phase_start_s
+            self._log(self.phase_start_s, now_s, "restore")
+        self._settle(now_s)
+        if self.progress_s > self.durable[0]:
+            self._enter("checkpoint")
+            yield self.env.timeout(self.plan.emergency_write_s)
+            self.checkpoint_s += self.plan.emergency_write_s
+            self._log(self.phase_start_s, self.env.now, "checkpoint")
+            self.persist, self.durable = None, (self.progress_s, self.durable[1])
+            self.checkpoints += 1
+        self._enter("idle")
+        yield self.env.event()  # never triggered: the instance is taken
+
+    def _enter(self, phase: Phase, work_s: float = 0.0) -> None:
+        self.phase, self.phase_start_s, self.phase_work_s = phase, self.env.now, work_s
+
+    def _arm(self, start_s: float) -> None:
+        """Schedule the notice and the take of the lease that starts now."""
+        if self.market != "spot":
+            return
+        take_s = self.model.take_at(start_s)
+        if math.isinf(take_s):
+            return
+        lease_no = self.lease_no
+        if self.plan.on_notice:
+            notice_s = max(take_s - self.plan.notice_s, start_s)
+            if notice_s < take_s:
+                self._schedule(notice_s, lease_no, "notice")
+        self._schedule(take_s, lease_no, "taken")
+
+    def _schedule(self, at_s: float, lease_no: int, cause: str) -> None:
+        event = self.env.timeout(at_s - self.env.now)
+        event.callbacks.append(lambda _: self._interrupt(lease_no, cause))
+
+    def _interrupt(self, lease_no: int, cause: str) -> None:
+        if lease_no == self.lease_no and self.process is not None and self.process.is_alive:
+            self.process.interrupt(cause)
+
+    def _lose(self) -> None:
+        """The instance is taken: roll back to the last durable checkpoint."""
+        now_s = self.env.now
+        elapsed_s = now_s - self.phase_start_s
+        self.interruptions += 1
+        if self.phase == "segment":
+            worked_s = min(elapsed_s, self.phase_work_s)
+            self._log(self.phase_start_s, self.phase_start_s + worked_s, "work")
+            self._log(self.phase_start_s + worked_s, now_s, "checkpoint")
+            self.progress_s += worked_s
+            self.checkpoint_s += elapsed_s - worked_s
+        elif self.phase == "restore":
+            self.restore_s += elapsed_s
+        elif self.phase == "checkpoint":
+            self.checkpoint_s += elapsed_s
+        else:
+            self.idle_s += elapsed_s
+        if self.phase != "segment":
+            self._log(self.phase_start_s, now_s, self.phase)
+        self._settle(now_s)
+        if self.plan.scenario.checkpoint.storage == "ephemeral":
+            self.durable = (0.0, 0)
+        self.persist = None
+        self.lost_work_s += self.progress_s - self.durable[0]
+        self._mark_lost(self.progress_s - self.durable[0])
+        self.progress_s = self.durable[0]
+        self._log(now_s, now_s, "interruption")
+
+    def _log(self, start_s: float, end_s: float, kind: str, market: object = "held") -> None:
+        if self.spans is not None and (end_s > start_s or kind == "interruption"):
+            held = self.market if market == "held" else None
+            self.spans.append(Span(start_s, end_s, kind, held))  # type: ignore[arg-type]
+
+    def _mark_lost(self, lost_s: float) -> None:
+        """Relabel the last ``lost_s`` seconds of logged work as lost."""
+        if self.spans is None:
+            return
+        for index in range(len(self.spans) - 1, -1, -1):
+            span = self.spans[index]
+            if lost_s <= 1e-9:
+                return
+            if span.kind != "work":
+                continue
+            cut_s = max(span.start_s, span.end_s - lost_s)
+            lost = Span(cut_s, span.end_s, "lost", span.market)
+            kept = [Span(span.start_s, cut_s, "work", span.market)] if cut_s > span.start_s else []
+            self.spans[index : index + 1] = [*kept, lost]
+            lost_s -= span.end_s - cut_s
+
+    def record(self) -> RunRecord:
+        return RunRecord(
+            wall_s=self.env.now,
+            leases=tuple(self.leases),
+            interruptions=self.interruptions,
+            lost_work_s=self.lost_work_s,
+            checkpoint_s=self.checkpoint_s,
+            restore_s=self.restore_s,
+            wait_s=self.wait_s,
+            idle_s=self.idle_s,
+            checkpoints=self.checkpoints,
+            switched_at_s=self.switched_at_s,
+            spans=None if self.spans is None else tuple(self.spans),
+        )
+
+
+def run_once(plan: Plan, seed: int, rep: int, *, trace_events: bool = False) -> RunRecord:
+    """Simulate replication ``rep`` of ``plan`` with its own random streams."""
+    rngs = streams(seed, rep)
+    scenario = plan.scenario
+    model = interruptions.build(scenario.interruptions, scenario.job.instances, rngs[0])
+    env = simpy.Environment()
+    job = _Job(env, plan, model, rngs, [] if trace_events else None)
+    job.process = env.process(job.run())
+    env.run(until=job.process)
+    return job.record()

@@ -1,0 +1,338 @@
+"""The validated, immutable Scenario, loaded from TOML files or dicts (DESIGN.md §2).
+
+Every duration is held in seconds, every size in GB, every price in USD.  Every table
+rejects unknown keys, and every error is one line that names the full dotted key.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from preemptsim.units import parse_duration, parse_size_gb
+
+HOURS_PER_MONTH = 730.0  # REFERENCES.md §3: λ = −ln(1−p) / 730 h
+# AWS Spot Instance Advisor "frequency of interruption" buckets (REFERENCES.md §3), taken at
+# the middle of each bucket; ">20%" is taken as 25% (the advisor gives no upper bound).
+ADVISOR_BUCKETS: dict[str, float] = {
+    "<5%": 0.025,
+    "5-10%": 0.075,
+    "10-15%": 0.125,
+    "15-20%": 0.175,
+    ">20%": 0.25,
+}
+
+
+class ScenarioError(ValueError):
+    """Bad scenario input; the message is one line that names the key."""
+
+
+def _duration(kind: Literal["positive", "nonnegative", "interval"]) -> BeforeValidator:
+    def check(value: object) -> float:
+        if kind == "interval" and value in ("never", math.inf):
+            return math.inf
+        seconds = parse_duration(value)
+        if seconds < 0 or (seconds == 0 and kind != "nonnegative"):
+            word = "non-negative" if kind == "nonnegative" else "positive"
+            raise ValueError(f"must be a {word} duration, got {value!r}")
+        return seconds
+
+    return BeforeValidator(check)
+
+
+def _size(value: object) -> float:
+    size = parse_size_gb(value)
+    if size < 0:
+        raise ValueError(f"must be a non-negative size, got {value!r}")
+    return size
+
+
+Seconds = Annotated[float, _duration("positive")]
+NonNegSeconds = Annotated[float, _duration("nonnegative")]
+IntervalSeconds = Annotated[float, _duration("interval")]
+SizeGB = Annotated[float, BeforeValidator(_size)]
+Usd = Annotated[float, Field(ge=0)]
+Probability = Annotated[float, Field(gt=0, lt=1)]
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Delay(_Table):
+    """A duration that may be random: ``"3min"`` or a distribution table (DESIGN.md §2)."""
+
+    dist: Literal["fixed", "lognormal", "uniform", "exponential", "empirical"] = "fixed"
+    value: NonNegSeconds | None = None
+    median: NonNegSeconds | None = None
+    sigma: Annotated[float, Field(ge=0)] | None = None
+    low: NonNegSeconds | None = None
+    high: NonNegSeconds | None = None
+    mean: NonNegSeconds | None = None
+    values: Annotated[list[NonNegSeconds], Field(min_length=1)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scalar(cls, data: Any) -> Any:
+        return data if isinstance(data, Mapping) else {"dist": "fixed", "value": data}
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        needs = {
+            "fixed": ("value",),
+            "lognormal": ("median", "sigma"),
+            "uniform": ("low", "high"),
+            "exponential": ("mean",),
+            "empirical": ("values",),
+        }[self.dist]
+        for key in needs:
+            if getattr(self, key) is None:
+                raise ValueError(f"{self.dist} distribution needs '{key}'")
+        if self.dist == "uniform" and self.high < self.low:  # type: ignore[operator]
+            raise ValueError("uniform distribution needs low <= high")
+        return self
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.dist == "fixed"
+
+    @property
+    def mean_s(self) -> float:
+        """Expected value in seconds."""
+        match self.dist:
+            case "fixed":
+                return self.value  # type: ignore[return-value]
+            case "lognormal":
+                return self.median * math.exp(self.sigma**2 / 2)  # type: ignore[operator]
+            case "uniform":
+                return (self.low + self.high) / 2  # type: ignore[operator]
+            case "exponential":
+                return self.mean  # type: ignore[return-value]
+        return sum(self.values) / len(self.values)  # type: ignore[arg-type]
+
+
+class Job(_Table):
+    work: Seconds | None = None
+    steps: Annotated[int, Field(gt=0)] | None = None
+    step_time: Seconds | None = None
+    instances: Annotated[int, Field(gt=0)] = 1
+    setup: NonNegSeconds = 0.0
+
+    @model_validator(mode="after")
+    def _work_given(self) -> Self:
+        by_steps = self.steps is not None and self.step_time is not None
+        if (self.work is None) == (not by_steps):
+            raise ValueError("give either 'work' or both 'steps' and 'step_time'")
+        return self
+
+    @property
+    def work_s(self) -> float:
+        """Useful work W in seconds."""
+        return self.work if self.work is not None else self.steps * self.step_time  # type: ignore[operator]
+
+
+class Checkpoint(_Table):
+    interval: IntervalSeconds
+    write: NonNegSeconds = 0.0
+    mode: Literal["sync", "async"] = "sync"
+    snapshot: NonNegSeconds = 0.0
+    persist: NonNegSeconds = 0.0
+    storage: Literal["persistent", "ephemeral"] = "persistent"
+    size_gb: SizeGB = 0.0
+    on_notice: bool | None = None
+    emergency_write: NonNegSeconds | None = None
+
+
+class Restart(_Table):
+    provision: Delay = Delay(value=0.0)
+    restore: Delay = Delay(value=0.0)
+    manual: bool = False
+    response: NonNegSeconds = 0.0
+    handling: NonNegSeconds = 0.0
+
+
+class Interruptions(_Table):
+    model: Literal["none", "poisson", "weibull", "hourly", "trace", "scripted"] = "none"
+    mtbi: Seconds | None = None
+    rate_per_hour: Annotated[float, Field(gt=0)] | list[Annotated[float, Field(ge=0)]] | None = None
+    monthly_probability: Probability | Literal[tuple(ADVISOR_BUCKETS)] | None = None  # type: ignore[valid-type]
+    notice: NonNegSeconds = 0.0
+    shape: Annotated[float, Field(gt=0)] | None = None
+    scale: Seconds | None = None
+    max_lifetime: Seconds | None = None
+    path: str | None = None
+    start: Literal["random"] | NonNegSeconds = "random"
+    at: list[NonNegSeconds] | None = None
+
+    @model_validator(mode="after")
+    def _model_keys(self) -> Self:
+        rates = [k for k in ("mtbi", "rate_per_hour", "monthly_probability") if getattr(self, k)]
+        if self.model == "poisson" and len(rates) != 1:
+            raise ValueError(
+                "poisson needs exactly one of mtbi, rate_per_hour, monthly_probability"
+            )
+        if self.model == "poisson" and isinstance(self.rate_per_hour, list):
+            raise ValueError("poisson needs one rate_per_hour, not a list")
+        if self.model == "weibull" and (self.shape is None or self.scale is None):
+            raise ValueError("weibull needs shape and scale")
+        if self.model == "hourly" and not (
+            isinstance(self.rate_per_hour, list) and len(self.rate_per_hour) == 24
+        ):
+            raise ValueError("hourly needs rate_per_hour as a list of 24 rates, one per hour")
+        if self.model == "trace" and self.path is None:
+            raise ValueError("trace needs path")
+        if self.model == "scripted" and self.at is None:
+            raise ValueError("scripted needs at, a list of interruption times")
+        return self
+
+    @property
+    def rate_per_s(self) -> float:
+        """Poisson rate λ of one instance, in 1/s (REFERENCES.md §3 for the monthly form)."""
+        if self.mtbi is not None:
+            return 1.0 / self.mtbi
+        if isinstance(self.rate_per_hour, float):
+            return self.rate_per_hour / 3600.0
+        p = self.monthly_probability
+        p = ADVISOR_BUCKETS[p] if isinstance(p, str) else p
+        return -math.log1p(-p) / (HOURS_PER_MONTH * 3600.0)  # type: ignore[operator]
+
+
+class Pricing(_Table):
+    spot_usd_per_hour: Usd
+    on_demand_usd_per_hour: Usd
+    billing_granularity: Seconds = 1.0
+    minimum_billed: NonNegSeconds = 0.0
+    storage_usd_per_gb_month: Usd = 0.0
+    engineer_usd_per_hour: Usd = 0.0
+
+
+class Policy(_Table):
+    kind: Literal["spot", "on_demand", "greedy", "uniform_progress"] = "spot"
+    deadline: Seconds | None = None
+
+
+class OnDemand(_Table):
+    provision: NonNegSeconds | None = None
+    checkpoint_interval: IntervalSeconds | None = None
+
+
+class Calibration(_Table):
+    probe: str
+    model_params: Annotated[float, Field(gt=0)] | None = None
+
+
+class Scenario(_Table):
+    """One job on interruptible capacity.  Immutable: change it with ``with_values``."""
+
+    name: str
+    description: str = ""
+    job: Job
+    checkpoint: Checkpoint
+    restart: Restart = Restart()
+    interruptions: Interruptions = Interruptions()
+    pricing: Pricing
+    policy: Policy = Policy()
+    on_demand: OnDemand = OnDemand()
+    calibration: Calibration | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.policy.kind in ("greedy", "uniform_progress") and self.policy.deadline is None:
+            raise ValueError(f"policy.kind = {self.policy.kind!r} needs policy.deadline")
+        return self
+
+    @property
+    def on_notice(self) -> bool:
+        """Whether a notice triggers an emergency checkpoint (default: when notice > 0)."""
+        wanted = self.checkpoint.on_notice
+        return self.interruptions.notice > 0 if wanted is None else wanted
+
+    def with_values(self, values: Mapping[str, Any]) -> Scenario:
+        """A new scenario with dotted keys (``"checkpoint.interval"``) set to new values."""
+        data = self.model_dump()
+        for key, value in values.items():
+            _set_dotted(data, key, value)
+        return _validate(data)
+
+    def value(self, key: str) -> Any:
+        """The canonical value (seconds, GB, USD) at a dotted key."""
+        node: Any = self.model_dump()
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise ScenarioError(f"{key}: unknown key")
+            node = node[part]
+        return node["value"] if isinstance(node, dict) and node.get("dist") == "fixed" else node
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    *parents, leaf = key.split(".")
+    node = data
+    for part in parents:
+        child = node.get(part)
+        if child is None and part in Scenario.model_fields:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ScenarioError(f"{key}: unknown key")
+        node = child
+    node[leaf] = value
+
+
+def _expected_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: Any = Scenario
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        inner = getattr(field, "annotation", None)
+        candidates = [inner, *getattr(inner, "__args__", ())]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, _Table)), None)
+        if model is None:
+            return []
+    return list(model.model_fields)
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    loc = tuple(p for p in error["loc"] if isinstance(p, str) and "[" not in p)
+    key = ".".join(loc) or "scenario"
+    kind, msg = error["type"], str(error["msg"]).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key; expected one of: {', '.join(_expected_keys(loc[:-1]))}"
+    if kind == "missing":
+        what = "table" if _expected_keys(loc) else "key"
+        return f"{key}: required {what} is missing"
+    if kind != "value_error" and "input" in error:
+        msg = f"{msg[:1].lower()}{msg[1:]}, got {error['input']!r}"
+    return f"{key}: {msg}"
+
+
+def _validate(data: Mapping[str, Any]) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_message(exc.errors()[0])) from None
+
+
+def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
+    """Load and validate a scenario from a TOML file or a dict.
+
+    A relative ``interruptions.path`` or ``calibration.probe`` is taken relative to the file.
+    """
+    if isinstance(source, Mapping):
+        return _validate(source)
+    path = Path(source)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read scenario file ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: invalid TOML: {exc}") from None
+    for table, key in (("interruptions", "path"), ("calibration", "probe")):
+        section = data.get(table)
+        if isinstance(section, dict) and isinstance(section.get(key), str):
+            section[key] = str(path.parent / section[key])
+    return _validate(data)

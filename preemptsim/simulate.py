@@ -1,0 +1,147 @@
+"""Replications of one scenario as a table, and its summary (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from preemptsim import billing
+from preemptsim.engine import Plan, RunRecord, run_once
+from preemptsim.scenario import Scenario
+
+COLUMNS = (
+    "rep",
+    "wall_h",
+    "cost_usd",
+    "compute_cost_usd",
+    "storage_cost_usd",
+    "human_cost_usd",
+    "spot_instance_h",
+    "on_demand_instance_h",
+    "interruptions",
+    "lost_work_h",
+    "checkpoint_h",
+    "restore_h",
+    "wait_h",
+    "idle_h",
+    "checkpoints",
+    "switched_at_h",
+    "met_deadline",
+)
+PERCENTILES = (50, 90, 95, 99)
+Z95 = 1.959963984540054
+
+
+def row(rep: int, record: RunRecord, scenario: Scenario) -> tuple[Any, ...]:
+    """One replication's row of the table, in the order of COLUMNS."""
+    instance_s = {"spot": 0.0, "on_demand": 0.0}
+    compute_usd = 0.0
+    for lease in record.leases:
+        billed_s = billing.lease_billed_s(lease, scenario)
+        instance_s[lease.market] += billed_s
+        compute_usd += billed_s / 3600.0 * billing.usd_per_hour(lease.market, scenario)
+    storage_usd = billing.storage_cost_usd(record.wall_s, scenario)
+    human_usd = billing.human_cost_usd(record, scenario)
+    deadline_s = scenario.policy.deadline
+    return (
+        rep,
+        record.wall_s / 3600.0,
+        compute_usd + storage_usd + human_usd,
+        compute_usd,
+        storage_usd,
+        human_usd,
+        instance_s["spot"] / 3600.0,
+        instance_s["on_demand"] / 3600.0,
+        record.interruptions,
+        record.lost_work_s / 3600.0,
+        record.checkpoint_s / 3600.0,
+        record.restore_s / 3600.0,
+        record.wait_s / 3600.0,
+        record.idle_s / 3600.0,
+        record.checkpoints,
+        record.switched_at_s / 3600.0,
+        None if deadline_s is None else record.wall_s <= deadline_s,
+    )
+
+
+def table(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """The per-replication DataFrame of DESIGN.md §3."""
+    runs = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+    runs["met_deadline"] = runs["met_deadline"].astype("boolean")
+    return runs.astype({"rep": "int64", "interruptions": "int64", "checkpoints": "int64"})
+
+
+def simulate(
+    scenario: Scenario, reps: int = 1000, seed: int = 1, *, first_rep: int = 0
+) -> pd.DataFrame:
+    """Replications ``first_rep … first_rep+reps−1`` of ``scenario``, one row each.
+
+    Replication i draws from its own streams, keyed by (seed, i): any split of the
+    replications into calls gives the same rows.
+    """
+    plan = Plan.of(scenario)
+    reps_range = range(first_rep, first_rep + reps)
+    return table([row(i, run_once(plan, seed, i), scenario) for i in reps_range])
+
+
+def on_demand_baseline(scenario: Scenario) -> dict[str, float]:
+    """The same job with no interruptions at the on-demand price (DESIGN.md §1)."""
+    record = run_once(Plan.of(scenario, baseline=True), 0, 0)
+    values = dict(zip(COLUMNS, row(0, record, scenario), strict=True))
+    return {"wall_h": values["wall_h"], "cost_usd": values["cost_usd"]}
+
+
+def describe(values: pd.Series) -> dict[str, Any]:
+    """Mean, standard error, normal 95% interval of the mean, and percentiles."""
+    data = values.to_numpy(dtype=float)
+    mean = float(data.mean())
+    sem = float(data.std(ddof=1) / math.sqrt(len(data))) if len(data) > 1 else 0.0
+    stats: dict[str, Any] = {"mean": mean, "sem": sem, "ci95": [mean - Z95 * sem, mean + Z95 * sem]}
+    for q, value in zip(PERCENTILES, np.percentile(data, PERCENTILES), strict=True):
+        stats[f"p{q}"] = float(value)
+    return stats
+
+
+def wilson(successes: int, trials: int) -> list[float]:
+    """Wilson score 95% interval of a proportion."""
+    if trials == 0:
+        return [0.0, 1.0]
+    p, z2 = successes / trials, Z95**2
+    centre = (p + z2 / (2 * trials)) / (1 + z2 / trials)
+    half = Z95 * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials**2)) / (1 + z2 / trials)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    return [low, 1.0 if successes == trials else min(1.0, centre + half)]
+
+
+def miss_probability(runs: pd.DataFrame) -> dict[str, Any] | None:
+    """Share of runs that missed the deadline, with its Wilson interval; None if no deadline."""
+    met = runs["met_deadline"]
+    if met.isna().all():
+        return None
+    missed = int((~met.astype(bool)).sum())
+    return {"value": missed / len(runs), "ci95": wilson(missed, len(runs))}
+
+
+def summarize(runs: pd.DataFrame, scenario: Scenario, seed: int | None = None) -> dict[str, Any]:
+    """The summary of DESIGN.md §3: spot statistics beside the on-demand baseline."""
+    baseline = on_demand_baseline(scenario)
+    billed = runs["spot_instance_h"] + runs["on_demand_instance_h"]
+    cost = describe(runs["cost_usd"])
+    return {
+        "scenario": scenario.name,
+        "reps": len(runs),
+        "seed": seed,
+        "wall_h": describe(runs["wall_h"]),
+        "cost_usd": cost,
+        "interruptions": {"mean": float(runs["interruptions"].mean())},
+        "lost_work_h": {"mean": float(runs["lost_work_h"].mean())},
+        "billed_instance_h": {"mean": float(billed.mean())},
+        "deadline_miss_prob": miss_probability(runs),
+        "on_demand": baseline,
+        "savings_vs_on_demand": 1.0 - cost["mean"] / baseline["cost_usd"]
+        if baseline["cost_usd"] > 0
+        else 0.0,
+    }

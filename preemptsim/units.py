@@ -1,0 +1,101 @@
+"""Parse the units of scenario files: durations to seconds, sizes to gigabytes.
+
+Durations: a number of seconds, or a string of one or more ``<number><unit>`` terms,
+``"90s"``, ``"30min"``, ``"2h"``, ``"1h30min"``, ``"1.5d"``.  Sizes: ``"14GB"``,
+``"512MiB"`` or a number of gigabytes (10⁹ bytes).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+SECONDS_PER_UNIT: dict[str, float] = {
+    "ms": 1e-3,
+    "s": 1.0,
+    "sec": 1.0,
+    "min": 60.0,
+    "m": 60.0,
+    "h": 3600.0,
+    "hr": 3600.0,
+    "d": 86400.0,
+    "w": 7 * 86400.0,
+}
+GB_PER_UNIT: dict[str, float] = {
+    "b": 1e-9,
+    "kb": 1e-6,
+    "mb": 1e-3,
+    "gb": 1.0,
+    "tb": 1e3,
+    "kib": 1024 / 1e9,
+    "mib": 1024**2 / 1e9,
+    "gib": 1024**3 / 1e9,
+    "tib": 1024**4 / 1e9,
+}
+_TERM = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]+)\s*")
+
+
+def _terms(text: str, table: dict[str, float]) -> float | None:
+    """Sum ``<number><unit>`` terms of ``text`` with ``table``; None if it does not parse."""
+    pos, total = 0, 0.0
+    while pos < len(text):
+        match = _TERM.match(text, pos)
+        if match is None or match.group(2).lower() not in table:
+            return None
+        total += float(match.group(1)) * table[match.group(2).lower()]
+        pos = match.end()
+    return total if pos > 0 else None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    return None
+
+
+def parse_duration(value: object) -> float:
+    """Seconds in ``value`` (a number of seconds or a duration string).
+
+    Raises ValueError with a message fit to follow a key name.
+    """
+    seconds = _number(value)
+    if seconds is None and isinstance(value, str):
+        text = value.strip()
+        seconds = float(text) if re.fullmatch(r"[0-9]*\.?[0-9]+", text) else None
+        if seconds is None:
+            negative = text.startswith("-")
+            seconds = _terms(text.lstrip("-"), SECONDS_PER_UNIT)
+            if seconds is not None and negative:
+                seconds = -seconds
+    if seconds is None:
+        raise ValueError(f'must be a duration such as "90s", "30min" or "1h30min", got {value!r}')
+    if not math.isfinite(seconds):
+        raise ValueError(f"must be a finite duration, got {value!r}")
+    return seconds
+
+
+def parse_size_gb(value: object) -> float:
+    """Gigabytes (10⁹ bytes) in ``value`` (a number of GB or a size string)."""
+    size = _number(value)
+    if size is None and isinstance(value, str):
+        size = _terms(value.strip(), GB_PER_UNIT)
+    if size is None or not math.isfinite(size):
+        raise ValueError(f'must be a size such as "14GB" or "512MiB", got {value!r}')
+    return size
+
+
+def format_duration(seconds: float) -> str:
+    """A short human form of ``seconds``: ``"45s"``, ``"30min"``, ``"30h"``, ``"5d"``.
+
+    Hours up to four days, since deadlines and jobs are thought of in hours.
+    """
+    if math.isinf(seconds):
+        return "never"
+    for unit, scale, at_least in (("d", 86400.0, 4 * 86400.0), ("h", 3600.0, 3600.0)):
+        if abs(seconds) >= at_least:
+            return f"{seconds / scale:.3g}{unit}"
+    if abs(seconds) >= 60.0:
+        return f"{seconds / 60.0:.3g}min"
+    return f"{seconds:.3g}s"
