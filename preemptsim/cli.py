@@ -22,6 +22,7 @@ from preemptsim.scenario import Scenario, ScenarioError, load_scenario
 from preemptsim.simulate import simulate, summarize
 
 DEFAULT_PRESET = "runpod-a6000-lora-7b"
+Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
 
 
 class UsageError(Exception):
@@ -108,15 +109,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="preemptsim",
-        description="Should this GPU job run on spot? Cost, completion time and deadline "
-        "risk of checkpointed jobs on preemptible instances, against on-demand.",
-    )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def add_run(commands: Subparsers) -> None:
     run = commands.add_parser("run", help="simulate one scenario against on-demand")
     run.add_argument(
         "scenario", nargs="?", help=f"scenario file or preset name (default: {DEFAULT_PRESET})"
@@ -128,8 +121,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="DIR", help="write runs.parquet, runs.csv, summary.json")
     run.set_defaults(func=cmd_run)
 
+
+def add_presets(commands: Subparsers) -> None:
     listing = commands.add_parser("presets", help="list the shipped scenarios")
     listing.set_defaults(func=cmd_presets)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="preemptsim",
+        description="Should this GPU job run on spot? Cost, completion time and deadline "
+        "risk of checkpointed jobs on preemptible instances, against on-demand.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (add_run, add_presets):
+        add(commands)
     return parser
 
 
