@@ -156,6 +156,7 @@ class _Job:
     rngs: tuple[np.random.Generator, ...]
     spans: list[Span] | None
     progress_s: float = 0.0
+    segment: int = 0  # the segment progress is in
     durable: tuple[float, int] = (0.0, 0)
     persist: tuple[float, float, int] | None = None  # (ends at, progress, segment)
     phase: Phase = "restore"
@@ -245,7 +246,7 @@ class _Job:
         """
         plan = self.plan
         while True:
-            segment = self.durable[1]
+            segment = self.segment
             last = segment == plan.segments - 1
             end_s = plan.work_s if last else (segment + 1) * plan.interval_s
             blocking_s = 0.0 if last else self._snapshot_wait_s(end_s - self.progress_s)
@@ -257,6 +258,7 @@ class _Job:
             if last:
                 return True
             self._log(work_end_s, self.env.now, "checkpoint")
+            self.segment += 1
             self.checkpoint_s += blocking_s
             self._persisted(self.env.now + plan.persist_s, end_s, segment + 1)
             if self.market == "on_demand" and self._leave_on_demand():
@@ -316,10 +318,15 @@ class _Job:
             yield self.env.timeout(self.plan.emergency_write_s)
             self.checkpoint_s += self.plan.emergency_write_s
             self._log(self.phase_start_s, self.env.now, "checkpoint")
-            self.persist, self.durable = None, (self.progress_s, self.durable[1])
+            self.persist, self.durable = None, self._position()
             self.checkpoints += 1
         self._enter("idle")
         yield self.env.event()  # never triggered: the instance is taken
+
+    def _position(self) -> tuple[float, int]:
+        """Progress and its segment; a completed segment's end is the next one's start."""
+        boundary_s = (self.segment + 1) * self.plan.interval_s
+        return self.progress_s, self.segment + (self.progress_s >= boundary_s)
 
     def _enter(self, phase: Phase, work_s: float = 0.0) -> None:
         self.phase, self.phase_start_s, self.phase_work_s = phase, self.env.now, work_s
@@ -371,7 +378,7 @@ class _Job:
         self.persist = None
         self.lost_work_s += self.progress_s - self.durable[0]
         self._mark_lost(self.progress_s - self.durable[0])
-        self.progress_s = self.durable[0]
+        self.progress_s, self.segment = self.durable
         self._log(now_s, now_s, "interruption")
 
     def _log(self, start_s: float, end_s: float, kind: str, market: object = "held") -> None:

@@ -54,7 +54,7 @@ def _size(value: object) -> float:
 
 Seconds = Annotated[float, _duration("positive")]
 NonNegSeconds = Annotated[float, _duration("nonnegative")]
-IntervalSeconds = Annotated[float, _duration("interval")]
+IntervalSeconds = Annotated[float, Field(allow_inf_nan=True), _duration("interval")]
 SizeGB = Annotated[float, BeforeValidator(_size)]
 Usd = Annotated[float, Field(ge=0)]
 Probability = Annotated[float, Field(gt=0, lt=1)]

@@ -1,0 +1,30 @@
+"""Shared builders: small scenarios written out in full, so each test states its numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import preemptsim as ps
+
+
+def scenario(**tables: dict[str, Any]) -> ps.Scenario:
+    """A scenario with round numbers (W = 10 h, τ = 2 h, C = 10 min, D = 5 min, R = 15 min,
+    spot $1/h, on-demand $3/h), tables updated key by key from ``tables``."""
+    data: dict[str, Any] = {
+        "name": "test",
+        "job": {"work": "10h"},
+        "checkpoint": {"interval": "2h", "write": "10min"},
+        "restart": {"provision": "5min", "restore": "15min"},
+        "interruptions": {"model": "none"},
+        "pricing": {"spot_usd_per_hour": 1.0, "on_demand_usd_per_hour": 3.0},
+    }
+    for table, values in tables.items():
+        data[table] = {**data.get(table, {}), **values}
+    return ps.load_scenario(data)
+
+
+@pytest.fixture
+def make() -> Any:
+    return scenario
