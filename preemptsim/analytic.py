@@ -45,13 +45,6 @@ class Expectation:
     held_s: float
     interruptions: float
 
-    def __add__(self, other: Expectation) -> Expectation:
-        return Expectation(
-            self.wall_s + other.wall_s,
-            self.held_s + other.held_s,
-            self.interruptions + other.interruptions,
-        )
-
 
 def expected_segment(
     work_s: float, write_s: float, rate: float, restore_s: float = 0.0, downtime_s: float = 0.0
@@ -93,8 +86,10 @@ def expected_run(scenario: Scenario) -> Expectation:
     downtime_s = scenario.restart.provision.mean_s + _manual_response_s(scenario)
     count, last_s = segments(scenario.job.work_s, scenario.checkpoint.interval)
     write_s = scenario.checkpoint.write
-    full = expected_segment(scenario.checkpoint.interval, write_s, rate, restore_s, downtime_s)
     last = expected_segment(last_s, 0.0, rate, restore_s, downtime_s)
+    if count == 1:
+        return last
+    full = expected_segment(scenario.checkpoint.interval, write_s, rate, restore_s, downtime_s)
     return Expectation(
         (count - 1) * full.wall_s + last.wall_s,
         (count - 1) * full.held_s + last.held_s,

@@ -13,16 +13,17 @@ import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 
-from preemptsim import outputs
+from preemptsim import calibrate, outputs
 from preemptsim.scenario import Scenario, ScenarioError, load_scenario
 from preemptsim.simulate import simulate, summarize
+from preemptsim.sweep import DEFAULT_CHUNK_REPS, format_sweep, parse_values, sweep
 
 DEFAULT_PRESET = "runpod-a6000-lora-7b"
-Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 class UsageError(Exception):
@@ -127,6 +128,134 @@ def add_presets(commands: Subparsers) -> None:
     listing.set_defaults(func=cmd_presets)
 
 
+PROBE_NEEDS_TORCH = "preemptsim probe needs PyTorch: pip install 'preemptsim[probe]'"
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    try:
+        from preemptsim import probe
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch":
+            raise
+        raise UsageError(PROBE_NEEDS_TORCH) from None
+    return probe.main(args.probe_args)
+
+
+def add_probe(commands: Subparsers) -> None:
+    # Every word after "probe" goes to probe.py's own parser (its --help lists them): a
+    # prefix no option uses keeps argparse from reading them as options of this parser.
+    probe = commands.add_parser(
+        "probe",
+        help="measure step and checkpoint times on this machine (needs PyTorch)",
+        usage="preemptsim probe [--out FILE] [--params 125M,350M] [--dir PATH] "
+        "[--device auto|cuda|cpu] [...]  (preemptsim probe --help lists them)",
+        add_help=False,
+        prefix_chars="\x00",
+    )
+    probe.add_argument("probe_args", nargs="*", help=argparse.SUPPRESS)
+    probe.set_defaults(func=cmd_probe)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    path = resolve_scenario(args.scenario)
+    load_scenario(path)  # a bad scenario fails here, with its own message
+    out = Path(args.out) if args.out else None
+    text = calibrate.calibrated_scenario(
+        path, args.probe, args.model_params, out_dir=out.parent if out else None
+    )
+    load_scenario(tomllib.loads(text))
+    probe = calibrate.load_probe(args.probe)
+    if not probe["measured_on_accelerator"]:
+        print(
+            f"preemptsim: warning: {args.probe} was measured on the CPU "
+            f"({probe['device']['name']}): its timings do not describe a GPU",
+            file=sys.stderr,
+        )
+    if out is None:
+        print(text, end="")
+    else:
+        outputs.write_atomic(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        print(f"calibrated scenario written to {out}", file=sys.stderr)
+    return 0
+
+
+def add_calibrate(commands: Subparsers) -> None:
+    cal = commands.add_parser("calibrate", help="a scenario with the timings of a probe file")
+    cal.add_argument("probe", help="probe JSON written by `preemptsim probe`")
+    cal.add_argument("--scenario", required=True, help="scenario file or preset name")
+    cal.add_argument(
+        "--model-params",
+        type=calibrate.parse_params,
+        metavar="N",
+        help="parameters of the model, e.g. 7e9 or 7B (default: the scenario's "
+        "calibration.model_params, else the probe's largest size)",
+    )
+    cal.add_argument("--out", metavar="FILE", help="write the TOML here (default: print it)")
+    cal.set_defaults(func=cmd_calibrate)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    scenario = load(args)
+    pairs = parse_assignments(args.vary, "--vary")
+    if len(pairs) < len(args.vary):
+        raise UsageError("--vary: each key may be varied once")
+    grid = {key: parse_values(key, text) for key, text in pairs.items()}
+    options = {k: getattr(args, k) for k in ("jobs", "backend", "scheduler", "chunk_reps")}
+    options |= {k: getattr(args, k) for k in ("out", "resume", "force", "objective", "max_miss")}
+    try:
+        result = sweep(scenario, grid, args.reps, args.seed, progress=True, **options)
+    except KeyboardInterrupt:
+        hint = f"; finish it with --resume --out {args.out}" if args.out else ""
+        print(f"preemptsim: interrupted{hint}", file=sys.stderr)
+        return 130
+    print(json.dumps(result.to_json(), indent=2) if args.json else format_sweep(result))
+    if args.out and not args.json:
+        print(f"\nsummary.csv, runs.parquet, optimum.json, manifest.json written to {args.out}/")
+    return 0
+
+
+def add_sweep(commands: Subparsers) -> None:
+    sw = commands.add_parser("sweep", help="Monte Carlo over a grid of keys; the best interval")
+    sw.add_argument("scenario", help="scenario file or preset name")
+    sw.add_argument(
+        "--vary",
+        action="append",
+        required=True,
+        metavar="KEY=VALUES",
+        help="a key and its values: 5min,10min,1h or 5min:4h:log20 or spot,greedy",
+    )
+    sw.add_argument("--reps", type=int, default=1000, help="replications per point (default 1000)")
+    sw.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    sw.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario key")
+    sw.add_argument("--jobs", type=int, default=1, help="workers (default 1; 0 = all cores)")
+    sw.add_argument("--backend", choices=("process", "dask"), default="process")
+    sw.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler (default: a local one)")
+    sw.add_argument(
+        "--chunk-reps",
+        type=int,
+        default=DEFAULT_CHUNK_REPS,
+        metavar="N",
+        help=f"replications per task and per chunk file (default {DEFAULT_CHUNK_REPS})",
+    )
+    sw.add_argument("--out", metavar="DIR", help="write results here, chunk by chunk")
+    sw.add_argument("--resume", action="store_true", help="finish the sweep in --out")
+    sw.add_argument("--force", action="store_true", help="overwrite the sweep in --out")
+    sw.add_argument(
+        "--objective",
+        choices=("cost", "wall"),
+        default="cost",
+        help="minimise mean cost (default) or mean wall time",
+    )
+    sw.add_argument(
+        "--max-miss",
+        type=float,
+        metavar="P",
+        help="only points whose deadline miss probability is at most P",
+    )
+    sw.add_argument("--json", action="store_true", help='print {"points": [...], "optimum": {...}}')
+    sw.set_defaults(func=cmd_sweep)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="preemptsim",
@@ -135,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (add_run, add_presets):
+    for add in (add_run, add_sweep, add_presets, add_probe, add_calibrate):
         add(commands)
     return parser
 
@@ -146,7 +275,7 @@ def _errors(debug: bool) -> Iterator[list[int]]:
     code = [0]
     try:
         yield code
-    except (ScenarioError, UsageError) as exc:
+    except (ScenarioError, UsageError, calibrate.CalibrationError) as exc:
         if debug:
             raise
         print(f"preemptsim: error: {exc}", file=sys.stderr)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from preemptsim.calibrate import CalibrationError, apply_calibration
 from preemptsim.units import parse_duration, parse_size_gb
 
 HOURS_PER_MONTH = 730.0  # REFERENCES.md §3: λ = −ln(1−p) / 730 h
@@ -315,13 +316,24 @@ def _validate(data: Mapping[str, Any]) -> Scenario:
         raise ScenarioError(_message(exc.errors()[0])) from None
 
 
+def _calibrated(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``data`` with a [calibration] probe's timings written in (DESIGN.md §6; calibrate.py)."""
+    if data.get("calibration") is None:
+        return data
+    try:
+        return apply_calibration(data)
+    except CalibrationError as exc:
+        raise ScenarioError(str(exc)) from None
+
+
 def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
     """Load and validate a scenario from a TOML file or a dict.
 
     A relative ``interruptions.path`` or ``calibration.probe`` is taken relative to the file.
+    A [calibration] table's timings replace the file's (``with_values`` does not re-apply).
     """
     if isinstance(source, Mapping):
-        return _validate(source)
+        return _validate(_calibrated(source))
     path = Path(source)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -335,4 +347,4 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
         section = data.get(table)
         if isinstance(section, dict) and isinstance(section.get(key), str):
             section[key] = str(path.parent / section[key])
-    return _validate(data)
+    return _validate(_calibrated(data))
