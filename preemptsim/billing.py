@@ -24,10 +24,12 @@ def lease_billed_s(lease: Lease, scenario: Scenario) -> float:
     return one * scenario.job.instances
 
 
-def usd_per_hour(market: str, scenario: Scenario) -> float:
-    """Price of one instance-hour on ``market``."""
+def usd_per_hour(lease: Lease, scenario: Scenario) -> float:
+    """Price of one instance-hour of ``lease``: a trace's price where it gives one."""
+    if lease.usd_per_hour is not None:
+        return lease.usd_per_hour
     pricing = scenario.pricing
-    return pricing.spot_usd_per_hour if market == "spot" else pricing.on_demand_usd_per_hour
+    return pricing.spot_usd_per_hour if lease.market == "spot" else pricing.on_demand_usd_per_hour
 
 
 def storage_cost_usd(wall_s: float, scenario: Scenario) -> float:

@@ -34,6 +34,7 @@ class Lease:
     start_s: float
     end_s: float
     market: Market
+    usd_per_hour: float | None = None  # a trace's mean spot price over the lease
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +81,14 @@ class Plan:
     notice_s: float
     response_s: float
     od_provision_s: float
+    trace: interruptions.Trace | None = None
 
     @classmethod
-    def of(cls, scenario: Scenario, baseline: bool = False) -> Plan:
-        """The plan of ``scenario``; ``baseline=True`` gives its on-demand baseline."""
+    def of(
+        cls, scenario: Scenario, baseline: bool = False, trace: interruptions.Trace | None = None
+    ) -> Plan:
+        """The plan of ``scenario``; ``baseline=True`` gives its on-demand baseline.  A trace
+        scenario needs its ``trace``, loaded by the caller (the engine reads no files)."""
         checkpoint, restart = scenario.checkpoint, scenario.restart
         interval_s = checkpoint.interval
         if baseline and scenario.on_demand.checkpoint_interval is not None:
@@ -96,7 +101,7 @@ class Plan:
         count = segments(work_s, interval_s)[0]
         return cls(
             scenario=scenario,
-            policy=Policy.of(scenario, work_s + (count - 1) * snapshot_s),
+            policy=Policy.of(scenario, work_s + (count - 1) * snapshot_s, baseline),
             first_market="on_demand" if baseline or scenario.policy.kind == "on_demand" else "spot",
             work_s=work_s,
             interval_s=interval_s,
@@ -114,6 +119,7 @@ class Plan:
             od_provision_s=(
                 od_provision_s if od_provision_s is not None else restart.provision.mean_s
             ),
+            trace=trace,
         )
 
 
@@ -177,14 +183,19 @@ class _Job:
 
     def run(self) -> Generator[simpy.Event, object, None]:
         """Lease after lease until the work is done."""
-        first = True
-        self.market = self.plan.first_market
+        first, market = True, self.plan.first_market
         while True:
-            if self.market == "spot":
-                self.market = yield from self._wait_for_spot(first)
-            if (yield from self._lease(first)):
+            if market == "spot":
+                market = yield from self._wait_for_spot(first)
+            if market == "on_demand" and self.plan.first_market == "spot":
+                if math.isnan(self.switched_at_s):
+                    self.switched_at_s = self.env.now
+                yield from self._wait(self.env.now + (0.0 if first else self.plan.od_provision_s))
+            self.market = market
+            following = yield from self._lease(first)
+            if following is None:
                 return
-            self.market, first = "spot", False
+            market, first = following, False
 
     def _wait_for_spot(self, first: bool) -> Generator[simpy.Event, object, Market]:
         """Downtime and any wait for capacity, unless the policy moves to on-demand first."""
@@ -195,8 +206,6 @@ class _Job:
         switch_s = max(begin_s, self.plan.policy.switch_at(self._remaining_s()))
         if switch_s < ready_s:
             yield from self._wait(switch_s)
-            self.switched_at_s = switch_s
-            yield from self._wait(switch_s + self.plan.od_provision_s)
             return "on_demand"
         yield from self._wait(ready_s)
         return "spot"
@@ -209,9 +218,9 @@ class _Job:
             self.wait_s += until_s - begin_s
             self._log(begin_s, until_s, "wait", None)
 
-    def _lease(self, first: bool) -> Generator[simpy.Event, object, bool]:
-        """Hold one instance (or gang) until the work is done (True), or it is taken or
-        released for spot (False)."""
+    def _lease(self, first: bool) -> Generator[simpy.Event, object, Market | None]:
+        """Hold one instance (or gang) until the work is done (None), it is taken (spot
+        next), or the policy releases it for the other market."""
         start_s, market = self.env.now, self.market
         self._arm(start_s)
         try:
@@ -224,10 +233,12 @@ class _Job:
                 yield from self._drain()
         except simpy.Interrupt:
             self._lose()
+            return "spot"
         finally:
             self.lease_no += 1  # disarms this lease's interruption
-            self.leases.append(Lease(start_s, self.env.now, market))
-        return False
+            price = self.model.usd_per_hour(start_s, self.env.now) if market == "spot" else None
+            self.leases.append(Lease(start_s, self.env.now, market, price))
+        return "spot"
 
     def _restore(self, first: bool) -> Generator[simpy.Event, object, None]:
         """Setup at the first start, restore after a restart: held, billed, interruptible."""
@@ -239,10 +250,11 @@ class _Job:
         self.restore_s += duration_s
         self._log(self.phase_start_s, self.env.now, "restore")
 
-    def _work(self) -> Generator[simpy.Event, object, bool]:
+    def _work(self) -> Generator[simpy.Event, object, Market | None]:
         """Segments of work, each but the last followed by a checkpoint: one timeout each.
 
-        True when the work is done; False when on-demand is released for spot.
+        None when the work is done; the other market when the policy moves there, which it
+        decides at durable points, so that no work is thrown away.
         """
         plan = self.plan
         while True:
@@ -250,19 +262,23 @@ class _Job:
             last = segment == plan.segments - 1
             end_s = plan.work_s if last else (segment + 1) * plan.interval_s
             blocking_s = 0.0 if last else self._snapshot_wait_s(end_s - self.progress_s)
+            if self.market == "spot" and plan.policy.leave_spot(
+                self.env.now, self._remaining_s(), end_s - self.progress_s + blocking_s
+            ):
+                return "on_demand"
             self._enter("segment", end_s - self.progress_s)
             yield self.env.timeout(self.phase_work_s + blocking_s)
             work_end_s = self.phase_start_s + self.phase_work_s
             self._log(self.phase_start_s, work_end_s, "work")
             self.progress_s = end_s
             if last:
-                return True
+                return None
             self._log(work_end_s, self.env.now, "checkpoint")
             self.segment += 1
             self.checkpoint_s += blocking_s
             self._persisted(self.env.now + plan.persist_s, end_s, segment + 1)
             if self.market == "on_demand" and self._leave_on_demand():
-                return False
+                return "spot"
 
     def _snapshot_wait_s(self, work_s: float) -> float:
         """Blocking time after ``work_s`` of work: any wait for the last persist, then the
@@ -422,7 +438,7 @@ def run_once(plan: Plan, seed: int, rep: int, *, trace_events: bool = False) -> 
     """Simulate replication ``rep`` of ``plan`` with its own random streams."""
     rngs = streams(seed, rep)
     scenario = plan.scenario
-    model = interruptions.build(scenario.interruptions, scenario.job.instances, rngs[0])
+    model = interruptions.build(scenario.interruptions, scenario.job.instances, rngs[0], plan.trace)
     env = simpy.Environment()
     job = _Job(env, plan, model, rngs, [] if trace_events else None)
     job.process = env.process(job.run())

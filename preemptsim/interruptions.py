@@ -11,11 +11,12 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from preemptsim.scenario import Interruptions
+if TYPE_CHECKING:  # scenario.py loads traces into this module's Trace
+    from preemptsim.scenario import Interruptions
 
 
 class Model(Protocol):
@@ -23,12 +24,18 @@ class Model(Protocol):
 
     def capacity_at(self, t_s: float) -> float: ...
 
+    def usd_per_hour(self, start_s: float, end_s: float) -> float | None: ...
+
 
 class _AlwaysThere:
     """Capacity is always there (every model but traces)."""
 
     def capacity_at(self, t_s: float) -> float:
         return t_s
+
+    def usd_per_hour(self, start_s: float, end_s: float) -> float | None:
+        """The spot price of a lease, where the model sets it (traces); else None."""
+        return None
 
 
 class Never(_AlwaysThere):
@@ -106,10 +113,20 @@ class Capped:
     def capacity_at(self, t_s: float) -> float:
         return self.inner.capacity_at(t_s)
 
+    def usd_per_hour(self, start_s: float, end_s: float) -> float | None:
+        return self.inner.usd_per_hour(start_s, end_s)
 
-def build(spec: Interruptions, instances: int, rng: np.random.Generator) -> Model:
-    """The interruption model of one run for a gang of ``instances``."""
-    model = _base(spec, instances, rng)
+
+def build(
+    spec: Interruptions, instances: int, rng: np.random.Generator, trace: Trace | None = None
+) -> Model:
+    """The interruption model of one run for a gang of ``instances`` (a trace, loaded by
+    the caller, takes the whole gang when its capacity goes)."""
+    if trace is not None:
+        offset_s = rng.uniform(0.0, trace.period_s) if spec.start == "random" else spec.start
+        model: Model = Replay(trace, float(offset_s) % trace.period_s)
+    else:
+        model = _base(spec, instances, rng)
     return model if spec.max_lifetime is None else Capped(model, spec.max_lifetime)
 
 
@@ -126,3 +143,96 @@ def _base(spec: Interruptions, instances: int, rng: np.random.Generator) -> Mode
         case "scripted":
             return Scripted(sorted(spec.at or []))
     return Never()
+
+
+@dataclass(frozen=True)
+class Trace:
+    """An availability trace: tick i covers [starts_s[i], starts_s[i+1]); the last tick
+    ends at ``period_s``, after which the trace repeats.  Prices are spot USD per hour."""
+
+    starts_s: np.ndarray
+    available: np.ndarray
+    period_s: float
+    next_down_s: np.ndarray  # per tick: start of the first unavailable tick at or after it
+    next_up_s: np.ndarray  # per tick: start of the first available tick at or after it
+    prices_usd_per_hour: np.ndarray | None
+    usd_s: np.ndarray | None  # cumulative price × seconds at each tick's start
+
+    @classmethod
+    def of(
+        cls,
+        starts_s: np.ndarray,
+        available: np.ndarray,
+        period_s: float,
+        prices_usd_per_hour: np.ndarray | None = None,
+    ) -> Trace:
+        usd_s = None
+        if prices_usd_per_hour is not None:
+            lengths_s = np.append(starts_s[1:], period_s) - starts_s
+            usd_s = np.concatenate([[0.0], np.cumsum(prices_usd_per_hour * lengths_s)])
+        return cls(
+            starts_s,
+            available,
+            period_s,
+            _next_start(starts_s, ~available, period_s),
+            _next_start(starts_s, available, period_s),
+            prices_usd_per_hour,
+            usd_s,
+        )
+
+
+def _next_start(starts_s: np.ndarray, mask: np.ndarray, period_s: float) -> np.ndarray:
+    """For each tick i, the start of the first tick j ≥ i with ``mask``, wrapping (+period)."""
+    count = len(starts_s)
+    result = np.full(count, math.inf)
+    following = math.inf
+    for index in range(2 * count - 1, -1, -1):
+        tick = index % count
+        if mask[tick]:
+            following = starts_s[tick] + (period_s if index >= count else 0.0)
+        if index < count:
+            result[tick] = following
+    return result
+
+
+@dataclass(slots=True)
+class Replay:
+    """A run replaying ``trace`` from ``offset_s`` into it (DESIGN.md §1, Traces)."""
+
+    trace: Trace
+    offset_s: float
+
+    def _locate(self, t_s: float) -> tuple[float, int]:
+        """The start of the trace's repetition holding run time ``t_s``, and the tick index."""
+        unrolled = t_s + self.offset_s
+        base = math.floor(unrolled / self.trace.period_s) * self.trace.period_s
+        index = int(np.searchsorted(self.trace.starts_s, unrolled - base, side="right")) - 1
+        return base - self.offset_s, index
+
+    def take_at(self, start_s: float) -> float:
+        base, index = self._locate(start_s)
+        return base + self.trace.next_down_s[index]
+
+    def capacity_at(self, t_s: float) -> float:
+        base, index = self._locate(t_s)
+        if self.trace.available[index]:
+            return t_s
+        return base + self.trace.next_up_s[index]
+
+    def usd_per_hour(self, start_s: float, end_s: float) -> float | None:
+        """The mean spot price over [start_s, end_s], from the trace's per-tick prices."""
+        if self.trace.usd_s is None or end_s <= start_s:
+            return None
+        return (self._usd_s(end_s) - self._usd_s(start_s)) / (end_s - start_s)
+
+    def _usd_s(self, t_s: float) -> float:
+        """USD·s/h spent by one instance from the trace's start to run time ``t_s``."""
+        trace = self.trace
+        cumulative, prices = trace.usd_s, trace.prices_usd_per_hour
+        assert cumulative is not None and prices is not None
+        unrolled = t_s + self.offset_s
+        cycles = math.floor(unrolled / trace.period_s)
+        within = unrolled - cycles * trace.period_s
+        index = int(np.searchsorted(trace.starts_s, within, side="right")) - 1
+        partial = prices[index] * (within - trace.starts_s[index])
+        return float(cycles * cumulative[-1] + cumulative[index] + partial)

@@ -22,13 +22,15 @@ class Policy:
     total_s: float  # C(0): the whole job on an uninterrupted instance
 
     @classmethod
-    def of(cls, scenario: Scenario, total_s: float) -> Policy:
+    def of(cls, scenario: Scenario, total_s: float, baseline: bool = False) -> Policy:
+        """The scenario's policy; the on-demand baseline has none to apply."""
         provision = scenario.on_demand.provision
         if provision is None:
             provision = scenario.restart.provision.mean_s
         changeover_s = provision + scenario.restart.restore.mean_s
         deadline_s = scenario.policy.deadline or math.inf
-        return cls(scenario.policy.kind, deadline_s, changeover_s, total_s)
+        kind = "on_demand" if baseline else scenario.policy.kind
+        return cls(kind, deadline_s, changeover_s, total_s)
 
     def switch_at(self, remaining_s: float) -> float:
         """While idle (no spot instance), the moment to move to on-demand; inf for never.
@@ -43,6 +45,15 @@ class Policy:
             return greedy_s
         behind_s = (self.total_s - remaining_s) * self.deadline_s / self.total_s
         return min(greedy_s, behind_s)
+
+    def leave_spot(self, now_s: float, remaining_s: float, segment_s: float) -> bool:
+        """The safety net on a running spot instance, at a durable point: leave for
+        on-demand when the next segment (``segment_s`` to its checkpoint) would eat the
+        margin R(t) − C(t) − 2d, so that a take during it could not leave room for on-demand.
+        """
+        if self.kind not in ("greedy", "uniform_progress"):
+            return False
+        return self.deadline_s - now_s - remaining_s - 2 * self.changeover_s < segment_s
 
     def leave_on_demand(self, now_s: float, remaining_s: float) -> bool:
         """Uniform Progress goes back to spot once cp(t) ≥ ep(t + 2d), out of the safety net."""

@@ -10,7 +10,8 @@ import pandas as pd
 
 from preemptsim import billing
 from preemptsim.engine import Plan, RunRecord, run_once
-from preemptsim.scenario import Scenario
+from preemptsim.interruptions import Trace
+from preemptsim.scenario import Scenario, load_trace
 
 COLUMNS = (
     "rep",
@@ -42,7 +43,7 @@ def row(rep: int, record: RunRecord, scenario: Scenario) -> tuple[Any, ...]:
     for lease in record.leases:
         billed_s = billing.lease_billed_s(lease, scenario)
         instance_s[lease.market] += billed_s
-        compute_usd += billed_s / 3600.0 * billing.usd_per_hour(lease.market, scenario)
+        compute_usd += billed_s / 3600.0 * billing.usd_per_hour(lease, scenario)
     storage_usd = billing.storage_cost_usd(record.wall_s, scenario)
     human_usd = billing.human_cost_usd(record, scenario)
     deadline_s = scenario.policy.deadline
@@ -82,9 +83,15 @@ def simulate(
     Replication i draws from its own streams, keyed by (seed, i): any split of the
     replications into calls gives the same rows.
     """
-    plan = Plan.of(scenario)
+    plan = Plan.of(scenario, trace=trace_of(scenario))
     reps_range = range(first_rep, first_rep + reps)
     return table([row(i, run_once(plan, seed, i), scenario) for i in reps_range])
+
+
+def trace_of(scenario: Scenario) -> Trace | None:
+    """The availability trace a scenario replays, if any."""
+    spec = scenario.interruptions
+    return load_trace(spec.path) if spec.model == "trace" and spec.path else None
 
 
 def on_demand_baseline(scenario: Scenario) -> dict[str, float]:
