@@ -203,8 +203,11 @@ class _Job:
         provision_s = 0.0 if first else draw(self.plan.scenario.restart.provision, self.rngs[1])
         response_s = 0.0 if first else self.plan.response_s
         ready_s = self.model.capacity_at(begin_s + provision_s + response_s)
-        switch_s = max(begin_s, self.plan.policy.switch_at(self._remaining_s()))
-        if switch_s < ready_s:
+        policy, remaining_s = self.plan.policy, self._remaining_s()
+        unaffordable = policy.leave_spot(ready_s, remaining_s, self._next_segment_s())
+        switch_s = min(policy.switch_at(remaining_s), ready_s if unaffordable else math.inf)
+        switch_s = max(begin_s, switch_s)
+        if switch_s < ready_s or unaffordable:
             yield from self._wait(switch_s)
             return "on_demand"
         yield from self._wait(ready_s)
@@ -307,6 +310,13 @@ class _Job:
         return self.model.capacity_at(now_s) == now_s and self.plan.policy.leave_on_demand(
             now_s, self._remaining_s()
         )
+
+    def _next_segment_s(self) -> float:
+        """Work and blocking write from the durable point to the next checkpoint."""
+        progress_s, segment = self.durable
+        if segment == self.plan.segments - 1:
+            return self.plan.work_s - progress_s
+        return (segment + 1) * self.plan.interval_s - progress_s + self.plan.snapshot_s
 
     def _remaining_s(self) -> float:
         """C(t): work and blocking checkpoint writes left from the durable point."""

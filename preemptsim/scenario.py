@@ -369,6 +369,8 @@ def load_trace(path: str) -> Trace:
         raise ScenarioError(f"interruptions.path: trace file not found: {file}")
     try:
         text = file.read_text(encoding="utf-8")
+        if not text.strip():
+            raise ValueError("the trace is empty")
         starts_s, available, period_s, prices = (
             _json_trace(text) if file.suffix == ".json" else _csv_trace(text, file)
         )
