@@ -259,44 +259,51 @@ class _Job:
         None when the work is done; the other market when the policy moves there, which it
         decides at durable points, so that no work is thrown away.
         """
-        plan = self.plan
+        plan, env = self.plan, self.env
+        logging, guarded = self.spans is not None, plan.policy.deadline_aware
         while True:
             segment = self.segment
             last = segment == plan.segments - 1
             end_s = plan.work_s if last else (segment + 1) * plan.interval_s
-            blocking_s = 0.0 if last else self._snapshot_wait_s(end_s - self.progress_s)
-            if self.market == "spot" and plan.policy.leave_spot(
-                self.env.now, self._remaining_s(), end_s - self.progress_s + blocking_s
-            ):
-                return "on_demand"
-            self._enter("segment", end_s - self.progress_s)
-            yield self.env.timeout(self.phase_work_s + blocking_s)
-            work_end_s = self.phase_start_s + self.phase_work_s
-            self._log(self.phase_start_s, work_end_s, "work")
+            work_s = end_s - self.progress_s
+            blocking_s = 0.0 if last else self._snapshot_wait_s(work_s)
+            if guarded and self._leave(work_s + blocking_s):
+                return "on_demand" if self.market == "spot" else "spot"
+            self.phase, self.phase_start_s, self.phase_work_s = "segment", env.now, work_s
+            yield env.timeout(work_s + blocking_s)
             self.progress_s = end_s
+            if logging:
+                self._log(self.phase_start_s, self.phase_start_s + work_s, "work")
+                self._log(self.phase_start_s + work_s, env.now, "checkpoint")
             if last:
                 return None
-            self._log(work_end_s, self.env.now, "checkpoint")
             self.segment += 1
             self.checkpoint_s += blocking_s
-            self._persisted(self.env.now + plan.persist_s, end_s, segment + 1)
-            if self.market == "on_demand" and self._leave_on_demand():
-                return "spot"
+            self._persisted(env.now + plan.persist_s, end_s, segment + 1)
+
+    def _leave(self, segment_s: float) -> bool:
+        """Whether the policy leaves this market at this durable point."""
+        if self.market == "spot":
+            return self.plan.policy.leave_spot(self.env.now, self._remaining_s(), segment_s)
+        return self._leave_on_demand()
 
     def _snapshot_wait_s(self, work_s: float) -> float:
         """Blocking time after ``work_s`` of work: any wait for the last persist, then the
         snapshot (the whole write in sync mode)."""
-        persist_end_s = self.persist[0] if self.persist else 0.0
-        snapshot_start_s = max(self.env.now + work_s, persist_end_s)
-        return snapshot_start_s - (self.env.now + work_s) + self.plan.snapshot_s
+        if self.persist is None:
+            return self.plan.snapshot_s
+        ready_s = self.env.now + work_s
+        return max(ready_s, self.persist[0]) - ready_s + self.plan.snapshot_s
 
     def _persisted(self, end_s: float, progress_s: float, segment: int) -> None:
         """Start a persist (the snapshot waited for the last one to end); a sync checkpoint,
         with no persist, is durable at once."""
+        if self.plan.persist_s == 0:
+            self.durable = (progress_s, segment)
+            self.checkpoints += 1
+            return
         self._settle(math.inf)
         self.persist = (end_s, progress_s, segment)
-        if self.plan.persist_s == 0:
-            self._settle(math.inf)
 
     def _settle(self, now_s: float) -> None:
         """Make a persist that ended before ``now_s`` durable."""

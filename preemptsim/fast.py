@@ -333,14 +333,13 @@ def _begin(ctx: _Context, runs: _Runs, attempt: int) -> tuple[F, F | float]:
 def _signals(ctx: _Context, runs: _Runs, t: F, attempt: int) -> tuple[F, F, B]:
     """The take of this lease, its notice, and whether the notice acts (DESIGN.md §1)."""
     if ctx.on_demand:
-        inf = np.full_like(t, np.inf)
-        return inf, inf, np.zeros(t.shape, dtype=np.bool_)
+        return np.full_like(t, np.inf), t, np.zeros(t.shape, dtype=np.bool_)
     take = ctx.takes.at(t, lambda: ctx.streams.uniform(0, attempt, runs.row))
     take = t + (take - t)  # as SimPy schedules it: now + delay
     notice = np.maximum(take - ctx.shape.notice, t)
     notice = t + (notice - t)
     active = (notice < take) if ctx.shape.on_notice else np.zeros(t.shape, dtype=np.bool_)
-    return take, notice, active
+    return take, np.where(active, notice, t), active
 
 
 def _attempt(ctx: _Context, runs: _Runs, attempt: int) -> tuple[B, F]:
@@ -410,7 +409,7 @@ def _block(ctx: _Context, count: int) -> dict[str, F | I]:
         for name, values in ((f.name, getattr(runs, f.name)) for f in fields(_Runs)):
             out[name][runs.row[done]] = values[done]
         out["wall"][runs.row[done]] = end[done]
-        if not done.all():
+        if done.any():
             runs = runs.keep(~done)
     raise RuntimeError(f"{ctx.plan.scenario.name}: no run finished in {MAX_ATTEMPTS} leases")
 

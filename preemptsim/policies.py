@@ -32,6 +32,11 @@ class Policy:
         kind = "on_demand" if baseline else scenario.policy.kind
         return cls(kind, deadline_s, changeover_s, total_s)
 
+    @property
+    def deadline_aware(self) -> bool:
+        """Whether the policy ever moves between markets."""
+        return self.kind in ("greedy", "uniform_progress")
+
     def switch_at(self, remaining_s: float) -> float:
         """While idle (no spot instance), the moment to move to on-demand; inf for never.
 

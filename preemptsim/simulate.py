@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from preemptsim import billing
+from preemptsim import billing, fast
 from preemptsim.engine import Plan, RunRecord, run_once
 from preemptsim.interruptions import Trace
 from preemptsim.scenario import Scenario, load_trace
@@ -76,13 +76,24 @@ def table(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
 
 
 def simulate(
-    scenario: Scenario, reps: int = 1000, seed: int = 1, *, first_rep: int = 0
+    scenario: Scenario,
+    reps: int = 1000,
+    seed: int = 1,
+    *,
+    first_rep: int = 0,
+    engine: fast.Engine = "auto",
 ) -> pd.DataFrame:
     """Replications ``first_rep … first_rep+reps−1`` of ``scenario``, one row each.
 
     Replication i draws from its own streams, keyed by (seed, i): any split of the
-    replications into calls gives the same rows.
+    replications into calls gives the same rows.  ``engine``: "simpy" (engine.py, one run
+    at a time), "fast" (fast.py, vectorised; a ValueError naming the key where it cannot
+    run the scenario), or "auto": fast wherever it can, SimPy elsewhere (traces, deadline
+    policies).  The two draw different random numbers from the same distributions.
     """
+    if fast.applies(scenario, engine):
+        columns = fast.columns(scenario, reps, seed, first_rep=first_rep)
+        return pd.DataFrame({name: columns[name] for name in COLUMNS})
     plan = Plan.of(scenario, trace=trace_of(scenario))
     reps_range = range(first_rep, first_rep + reps)
     return table([row(i, run_once(plan, seed, i), scenario) for i in reps_range])

@@ -99,7 +99,7 @@ def test_cost_is_the_sum_of_leases(
     record = run_once(Plan.of(sc), seed=3, rep=rep)
     billed_s = sum(max(math.ceil((lease.end_s - lease.start_s) / 60 - 1e-9) * 60, 300)
                    for lease in record.leases)
-    runs = ps.simulate(sc, reps=1, seed=3, first_rep=rep)
+    runs = ps.simulate(sc, reps=1, seed=3, first_rep=rep, engine="simpy")
     assert runs["compute_cost_usd"].iloc[0] == pytest.approx(billed_s / 3600 * 1.0, rel=1e-12)
 
 
