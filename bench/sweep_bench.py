@@ -2,7 +2,10 @@
 timed with 1 worker and with N (default 2); prints the speed-up (goal: ≥ 1.7× on 2 cores).
 
     .venv/bin/python bench/sweep_bench.py [--jobs 2] [--reps 300] [--repeat 3]
-                                          [--backend process|dask] [--chunk-reps N]
+                        [--engine simpy|fast|auto] [--backend process|dask] [--chunk-reps N]
+
+The default engine is SimPy (engine.py), whose runs are CPU-bound; the vectorised fast
+engine finishes this grid in a fraction of a second, where process start-up dominates.
 
 Each setting runs ``--repeat`` times and the fastest is kept (the least disturbed by other
 work on the machine).  The two results must be identical, bit for bit.
@@ -50,8 +53,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backend", choices=("process", "dask"), default="process")
     parser.add_argument("--chunk-reps", type=int, default=DEFAULT_CHUNK_REPS)
+    parser.add_argument("--engine", choices=("simpy", "fast", "auto"), default="simpy")
     args = parser.parse_args()
-    common = {"reps": args.reps, "chunk_reps": args.chunk_reps}
+    common = {"reps": args.reps, "chunk_reps": args.chunk_reps, "engine": args.engine}
     serial_s, serial = timed({**common, "jobs": 1}, args.repeat)
     parallel_s, parallel = timed(
         {**common, "jobs": args.jobs, "backend": args.backend}, args.repeat
@@ -59,7 +63,10 @@ def main() -> None:
     pd.testing.assert_frame_equal(serial, parallel)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"16 intervals ({INTERVALS}) x {args.reps} replications of a 50 h Poisson job")
-    print(f"{cores} cores, chunks of {args.chunk_reps} replications, best of {args.repeat}")
+    print(
+        f"engine {args.engine}, {cores} cores, chunks of {args.chunk_reps} replications, ", end=""
+    )
+    print(f"best of {args.repeat}")
     print(f"  1 worker:          {serial_s:6.2f} s")
     print(f"  {args.jobs} workers ({args.backend}): {parallel_s:6.2f} s")
     print(f"  speed-up:          {serial_s / parallel_s:6.2f}x   (results identical)")

@@ -200,8 +200,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if len(pairs) < len(args.vary):
         raise UsageError("--vary: each key may be varied once")
     grid = {key: parse_values(key, text) for key, text in pairs.items()}
-    options = {k: getattr(args, k) for k in ("jobs", "backend", "scheduler", "chunk_reps")}
-    options |= {k: getattr(args, k) for k in ("out", "resume", "force", "objective", "max_miss")}
+    names = ("jobs", "backend", "scheduler", "chunk_reps", "engine", "out", "resume", "force")
+    options = {k: getattr(args, k) for k in (*names, "objective", "max_miss")}
     try:
         result = sweep(scenario, grid, args.reps, args.seed, progress=True, **options)
     except KeyboardInterrupt:
@@ -236,6 +236,9 @@ def add_sweep(commands: Subparsers) -> None:
         default=DEFAULT_CHUNK_REPS,
         metavar="N",
         help=f"replications per task and per chunk file (default {DEFAULT_CHUNK_REPS})",
+    )
+    sw.add_argument(
+        "--engine", choices=("auto", "simpy", "fast"), default="auto", help="simulate's engine"
     )
     sw.add_argument("--out", metavar="DIR", help="write results here, chunk by chunk")
     sw.add_argument("--resume", action="store_true", help="finish the sweep in --out")

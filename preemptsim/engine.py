@@ -123,22 +123,30 @@ class Plan:
         )
 
 
-def streams(seed: int, rep: int) -> tuple[np.random.Generator, ...]:
-    """One generator per random source of replication ``rep`` (DESIGN.md §5).
+class Streams:
+    """One generator per random source of replication ``rep`` (DESIGN.md §5), each made
+    on first use: ``streams[k]`` equals ``SeedSequence(seed).spawn(reps)[rep].spawn(3)[k]``,
+    without spawning the rest."""
 
-    Equal to ``SeedSequence(seed).spawn(reps)[rep].spawn(3)``, without spawning the rest.
-    """
-    return tuple(
-        np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(rep, k))))
-        for k in range(len(SOURCES))
-    )
+    __slots__ = ("_made", "rep", "seed")
+
+    def __init__(self, seed: int, rep: int) -> None:
+        self.seed, self.rep = seed, rep
+        self._made: dict[int, np.random.Generator] = {}
+
+    def __getitem__(self, source: int) -> np.random.Generator:
+        if source not in self._made:
+            sequence = np.random.SeedSequence(self.seed, spawn_key=(self.rep, source))
+            self._made[source] = np.random.Generator(np.random.PCG64(sequence))
+        return self._made[source]
 
 
-def draw(delay: Delay, rng: np.random.Generator) -> float:
-    """A value of ``delay`` in seconds; fixed delays draw nothing."""
+def draw(delay: Delay, streams: Streams, source: int) -> float:
+    """A value of ``delay`` in seconds from stream ``source``; fixed delays draw nothing."""
+    if delay.dist == "fixed":
+        return delay.value  # type: ignore[return-value]
+    rng = streams[source]
     match delay.dist:
-        case "fixed":
-            return delay.value  # type: ignore[return-value]
         case "lognormal":
             return delay.median * math.exp(delay.sigma * rng.standard_normal())  # type: ignore[operator]
         case "uniform":
@@ -159,7 +167,7 @@ class _Job:
     env: simpy.Environment
     plan: Plan
     model: interruptions.Model
-    rngs: tuple[np.random.Generator, ...]
+    rngs: Streams
     spans: list[Span] | None
     progress_s: float = 0.0
     segment: int = 0  # the segment progress is in
@@ -179,6 +187,7 @@ class _Job:
     idle_s: float = 0.0
     checkpoints: int = 0
     switched_at_s: float = math.nan
+    next_stop_s: float = math.inf  # the next notice or take of the current lease
     process: simpy.Process | None = None
 
     def run(self) -> Generator[simpy.Event, object, None]:
@@ -200,7 +209,7 @@ class _Job:
     def _wait_for_spot(self, first: bool) -> Generator[simpy.Event, object, Market]:
         """Downtime and any wait for capacity, unless the policy moves to on-demand first."""
         begin_s = self.env.now
-        provision_s = 0.0 if first else draw(self.plan.scenario.restart.provision, self.rngs[1])
+        provision_s = 0.0 if first else draw(self.plan.scenario.restart.provision, self.rngs, 1)
         response_s = 0.0 if first else self.plan.response_s
         ready_s = self.model.capacity_at(begin_s + provision_s + response_s)
         policy, remaining_s = self.plan.policy, self._remaining_s()
@@ -246,7 +255,7 @@ class _Job:
     def _restore(self, first: bool) -> Generator[simpy.Event, object, None]:
         """Setup at the first start, restore after a restart: held, billed, interruptible."""
         scenario = self.plan.scenario
-        duration_s = scenario.job.setup if first else draw(scenario.restart.restore, self.rngs[2])
+        duration_s = scenario.job.setup if first else draw(scenario.restart.restore, self.rngs, 2)
         self._enter("restore")
         if duration_s > 0:
             yield self.env.timeout(duration_s)
@@ -261,7 +270,10 @@ class _Job:
         """
         plan, env = self.plan, self.env
         logging, guarded = self.spans is not None, plan.policy.deadline_aware
+        stretch = not (logging or guarded or plan.persist_s)
         while True:
+            if stretch:
+                yield from self._stretch()
             segment = self.segment
             last = segment == plan.segments - 1
             end_s = plan.work_s if last else (segment + 1) * plan.interval_s
@@ -280,6 +292,34 @@ class _Job:
             self.segment += 1
             self.checkpoint_s += blocking_s
             self._persisted(env.now + plan.persist_s, end_s, segment + 1)
+
+    def _stretch(self) -> Generator[simpy.Event, object, None]:
+        """Whole sync segments that end before the next notice or take, as one timeout.
+
+        Nothing can happen inside such a stretch, so it equals one timeout per segment; the
+        segment the next interruption falls in is left to the per-segment loop.
+        """
+        plan, now_s = self.plan, self.env.now
+        segment_s = plan.interval_s + plan.snapshot_s
+        if self.progress_s != self.segment * plan.interval_s:
+            return  # mid-segment after an emergency checkpoint
+        count = min(
+            plan.segments - 1 - self.segment,
+            int((self.next_stop_s - now_s) // segment_s)
+            if self.next_stop_s < math.inf
+            else plan.segments,
+        )
+        if count > 0 and now_s + count * segment_s >= self.next_stop_s:
+            count -= 1  # ties go to the interruption
+        if count < 2:
+            return
+        self.phase, self.phase_start_s, self.phase_work_s = "segment", now_s, 0.0
+        yield self.env.timeout(count * segment_s)
+        self.segment += count
+        self.progress_s = self.segment * plan.interval_s
+        self.durable = (self.progress_s, self.segment)
+        self.checkpoints += count
+        self.checkpoint_s += count * plan.snapshot_s
 
     def _leave(self, segment_s: float) -> bool:
         """Whether the policy leaves this market at this durable point."""
@@ -366,16 +406,19 @@ class _Job:
 
     def _arm(self, start_s: float) -> None:
         """Schedule the notice and the take of the lease that starts now."""
+        self.next_stop_s = math.inf
         if self.market != "spot":
             return
         take_s = self.model.take_at(start_s)
         if math.isinf(take_s):
             return
+        self.next_stop_s = take_s
         lease_no = self.lease_no
         if self.plan.on_notice:
             notice_s = max(take_s - self.plan.notice_s, start_s)
             if notice_s < take_s:
                 self._schedule(notice_s, lease_no, "notice")
+                self.next_stop_s = notice_s
         self._schedule(take_s, lease_no, "taken")
 
     def _schedule(self, at_s: float, lease_no: int, cause: str) -> None:
@@ -453,7 +496,7 @@ class _Job:
 
 def run_once(plan: Plan, seed: int, rep: int, *, trace_events: bool = False) -> RunRecord:
     """Simulate replication ``rep`` of ``plan`` with its own random streams."""
-    rngs = streams(seed, rep)
+    rngs = Streams(seed, rep)
     scenario = plan.scenario
     model = interruptions.build(scenario.interruptions, scenario.job.instances, rngs[0], plan.trace)
     env = simpy.Environment()

@@ -99,6 +99,22 @@ def simulate(
     return table([row(i, run_once(plan, seed, i), scenario) for i in reps_range])
 
 
+def timeline(scenario: Scenario, rep: int = 0, seed: int = 1) -> pd.DataFrame:
+    """What replication ``rep`` did, span by span (SimPy engine): ``start_h, end_h, kind,
+    market``, kind one of work, checkpoint, lost, wait, restore, idle, interruption (a
+    zero-length mark).  The same as row ``rep`` of ``simulate(..., engine="simpy")``."""
+    plan = Plan.of(scenario, trace=trace_of(scenario))
+    spans = run_once(plan, seed, rep, trace_events=True).spans or ()
+    return pd.DataFrame(
+        {
+            "start_h": [span.start_s / 3600.0 for span in spans],
+            "end_h": [span.end_s / 3600.0 for span in spans],
+            "kind": [span.kind for span in spans],
+            "market": [span.market for span in spans],
+        }
+    )
+
+
 def trace_of(scenario: Scenario) -> Trace | None:
     """The availability trace a scenario replays, if any."""
     spec = scenario.interruptions

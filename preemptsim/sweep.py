@@ -55,6 +55,7 @@ FLAT_TOLERANCE = 0.01  # flat_range: points whose objective mean is within 1% of
 _RANGE = re.compile(r"(?P<start>[^:]+):(?P<end>[^:]+):(?P<kind>lin|log)(?P<count>[-+]?\d+)")
 _CHUNK = re.compile(r"p\d{5}-r\d{9}\.parquet")
 Executor = Callable[[Sequence["Task"]], Iterator[tuple["Task", pd.DataFrame]]]
+Engine = Literal["auto", "simpy", "fast"]  # simulate's engines (DESIGN.md §5)
 
 
 class SweepError(ScenarioError):
@@ -210,32 +211,34 @@ def plan(points: int, reps: int, chunk_reps: int) -> list[Task]:
 # --- executors -------------------------------------------------------------------------
 
 
+def run_task(scenario: Scenario, task: Task, seed: int, engine: Engine) -> pd.DataFrame:
+    """The rows of one task: what a worker runs."""
+    return simulate(scenario, task.reps, seed, first_rep=task.first_rep, engine=engine)
+
+
 @contextmanager
 def _executor(
-    points: Sequence[Point], seed: int, jobs: int, backend: str, scheduler: str | None
+    points: Sequence[Point], seed: int, engine: Engine, workers: tuple[int, str, str | None]
 ) -> Iterator[Executor]:
     """A function running tasks and yielding (task, rows) as they finish, in any order."""
+    jobs, backend, scheduler = workers
     if backend == "dask":
         with _dask_client(scheduler, jobs) as client:
-            yield lambda tasks: _run_dask(client, tasks, points, seed)
+            yield lambda tasks: _run_dask(client, tasks, points, seed, engine)
     else:
-        yield lambda tasks: _run_pool(tasks, points, seed, jobs)
+        yield lambda tasks: _run_pool(tasks, points, seed, engine, jobs)
 
 
 def _run_pool(
-    tasks: Sequence[Task], points: Sequence[Point], seed: int, jobs: int
+    tasks: Sequence[Task], points: Sequence[Point], seed: int, engine: Engine, jobs: int
 ) -> Iterator[tuple[Task, pd.DataFrame]]:
     if jobs == 1 or len(tasks) <= 1:
         for task in tasks:
-            yield (
-                task,
-                simulate(points[task.point].scenario, task.reps, seed, first_rep=task.first_rep),
-            )
+            yield task, run_task(points[task.point].scenario, task, seed, engine)
         return
     with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
         futures = {
-            pool.submit(simulate, points[t.point].scenario, t.reps, seed, first_rep=t.first_rep): t
-            for t in tasks
+            pool.submit(run_task, points[t.point].scenario, t, seed, engine): t for t in tasks
         }
         try:
             for future in as_completed(futures):
@@ -277,12 +280,10 @@ def _dask_client(scheduler: str | None, jobs: int) -> Iterator[Any]:
 
 
 def _run_dask(
-    client: Any, tasks: Sequence[Task], points: Sequence[Point], seed: int
+    client: Any, tasks: Sequence[Task], points: Sequence[Point], seed: int, engine: Engine
 ) -> Iterator[tuple[Task, pd.DataFrame]]:
     futures = {
-        client.submit(
-            simulate, points[t.point].scenario, t.reps, seed, first_rep=t.first_rep, pure=False
-        ): t
+        client.submit(run_task, points[t.point].scenario, t, seed, engine, pure=False): t
         for t in tasks
     }
     try:
@@ -296,8 +297,10 @@ def _run_dask(
 
 
 def _manifest(
-    scenario: Scenario, points: Sequence[Point], seed: int, reps: int, chunk_reps: int
+    scenario: Scenario, points: Sequence[Point], runs: tuple[int, int, int, Engine]
 ) -> dict[str, Any]:
+    """What the chunks depend on: a resumed sweep must match it, "complete" aside."""
+    reps, seed, chunk_reps, engine = runs
     grid = {key: [p.values[key] for p in points] for key in points[0].values}
     grid = {key: list(dict.fromkeys(values)) for key, values in grid.items()}
     data = {
@@ -307,6 +310,7 @@ def _manifest(
         "seed": seed,
         "reps": reps,
         "chunk_reps": chunk_reps,
+        "engine": engine,
         "versions": _versions(),
         "complete": False,
     }
@@ -523,6 +527,7 @@ def sweep(
     backend: Literal["process", "dask"] = "process",
     scheduler: str | None = None,
     chunk_reps: int = DEFAULT_CHUNK_REPS,
+    engine: Engine = "auto",
     out: str | Path | None = None,
     resume: bool = False,
     force: bool = False,
@@ -533,19 +538,22 @@ def sweep(
     """``reps`` replications of every point of ``grid`` ({dotted key: values}) and the optimum.
 
     ``jobs`` workers (0 = all cores) of a process pool, or of Dask (``backend="dask"``, a
-    local cluster or the one at ``scheduler``).  With ``out``, results are written there and
-    ``resume`` finishes an interrupted sweep; the result is the same either way.
+    local cluster or the one at ``scheduler``); ``engine`` is simulate's.  With ``out``,
+    results are written there and ``resume`` finishes an interrupted sweep; the result is the
+    same either way.
     """
     _check_options(reps, jobs, backend, scheduler, chunk_reps, resume, force, objective, max_miss)
+    if engine not in ("auto", "simpy", "fast"):
+        raise SweepError(f"--engine must be auto, simpy or fast, got {engine!r}")
     points = grid_points(scenario, grid)
     if max_miss is not None and all(p.scenario.policy.deadline is None for p in points):
         raise SweepError("--max-miss needs a deadline: set policy.deadline")
     tasks = plan(len(points), reps, chunk_reps)
     folder = Path(out) if out is not None else None
-    manifest = _manifest(scenario, points, seed, reps, chunk_reps)
-    workers = jobs or _all_cores()
+    manifest = _manifest(scenario, points, (reps, seed, chunk_reps, engine))
+    workers = (jobs or _all_cores(), backend, scheduler)
     frames: dict[Task, pd.DataFrame] = {}
-    with _executor(points, seed, workers, backend, scheduler) as execute:
+    with _executor(points, seed, engine, workers) as execute:
         if folder is not None:
             _open_out(folder, manifest, resume=resume, force=force)
             frames = _load_done(folder, tasks)

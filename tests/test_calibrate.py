@@ -170,6 +170,16 @@ def test_load_probe_errors_are_one_line(tmp_path: Path, text: str | None, messag
     assert "\n" not in str(info.value) and str(info.value).startswith(str(path))
 
 
+def test_calibration_does_not_import_torch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now fails
+    calibrate._probe_shared.cache_clear()
+    try:
+        doc = calibrate.load_probe(_write_json(tmp_path / "p.json", synthetic()))
+        assert calibrate.timings(doc, 7e9)["write_s"] == pytest.approx(84.5)
+    finally:
+        calibrate._probe_shared.cache_clear()
+
+
 def test_parse_params_matches_probe_sizes() -> None:
     assert calibrate.parse_params("7B") == calibrate.parse_params("7e9") == 7_000_000_000
 
@@ -300,8 +310,9 @@ def test_shared_schema_matches_probe_module(real_probe: Path) -> None:
     probe = pytest.importorskip("preemptsim.probe")
     assert calibrate.schema_version() == probe.SCHEMA_VERSION
     doc = json.loads(real_probe.read_text())
-    for broken in ({"schema_version": 2}, {"sizes": []}):
-        bad = {**copy.deepcopy(doc), **broken}
+    changes: list[dict[str, Any]] = [{"schema_version": 2}, {"sizes": []}, {"fit": {}}]
+    for change in changes:
+        bad = {**copy.deepcopy(doc), **change}
         messages = []
         for validate in (calibrate.validate_probe, probe.validate_probe):
             with pytest.raises(ValueError) as info:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -104,9 +104,10 @@ def test_every_value_is_validated_against_the_scenario(scenario: Scenario) -> No
 # --- the optimum against REFERENCES.md §1 -----------------------------------------------
 
 
+@pytest.mark.parametrize("engine", ["simpy", "fast"])
 @pytest.mark.parametrize(("write", "mtbi"), [("5min", "2h"), ("1min", "6h")])
 def test_optimum_is_near_the_exact_lambert_w_interval(
-    scenario: Scenario, write: str, mtbi: str
+    scenario: Scenario, write: str, mtbi: str, engine: Literal["simpy", "fast"]
 ) -> None:
     """The chosen interval's expected wall time (closed form, REFERENCES.md §1) is within 1%
     of that at τ* = (1 + W₀(−e^{−λC−1}))/λ.  The grid's ends are > 8% worse, so the
@@ -122,7 +123,8 @@ def test_optimum_is_near_the_exact_lambert_w_interval(
 
     grid = list(np.geomspace(exact / 4, exact * 4, 13))
     assert min(wall(grid[0]), wall(grid[-1])) > 1.08 * wall(exact)
-    result = sweep(sc, {"checkpoint.interval": grid}, reps=200, seed=1, objective="wall")
+    options: dict[str, Any] = {"seed": 1, "objective": "wall", "engine": engine}
+    result = sweep(sc, {"checkpoint.interval": grid}, reps=200, **options)
     chosen = result.optimum["point"]["checkpoint.interval"]
     assert wall(chosen) <= 1.01 * wall(exact)
     low, high = result.optimum["flat_range"]
@@ -279,6 +281,8 @@ def test_existing_out_force_and_another_sweeps_manifest(
     assert code == 2 and "seed differs" in err
     code, _, err = cli(capsys, *args, "--set", "checkpoint.write=1min", "--out", out, "--resume")
     assert code == 2 and "scenario.checkpoint.write differs" in err
+    code, _, err = cli(capsys, *args, "--engine", "simpy", "--out", out, "--resume")
+    assert code == 2 and "engine differs" in err
     assert cli(capsys, *args, "--out", out, "--resume")[0] == 0  # complete: writes it again
     assert cli(capsys, *args, "--seed", "2", "--out", out, "--force")[0] == 0
     assert json.loads((out / "manifest.json").read_text())["seed"] == 2
