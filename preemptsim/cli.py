@@ -180,7 +180,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def add_calibrate(commands: Subparsers) -> None:
-    cal = commands.add_parser("calibrate", help="a scenario with the timings of a probe file")
+    cal = commands.add_parser("calibrate", help="write a scenario with the timings of a probe file")
     cal.add_argument("probe", help="probe JSON written by `preemptsim probe`")
     cal.add_argument("--scenario", required=True, help="scenario file or preset name")
     cal.add_argument(

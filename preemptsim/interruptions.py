@@ -145,6 +145,11 @@ def _base(spec: Interruptions, instances: int, rng: np.random.Generator) -> Mode
     return Never()
 
 
+# A moment within a microsecond of a tick's start is in that tick: run times computed as
+# offset + tick start come back a rounding error short of it.
+TICK_TOLERANCE_S = 1e-6
+
+
 @dataclass(frozen=True)
 class Trace:
     """An availability trace: tick i covers [starts_s[i], starts_s[i+1]); the last tick
@@ -206,18 +211,19 @@ class Replay:
         """The start of the trace's repetition holding run time ``t_s``, and the tick index."""
         unrolled = t_s + self.offset_s
         base = math.floor(unrolled / self.trace.period_s) * self.trace.period_s
-        index = int(np.searchsorted(self.trace.starts_s, unrolled - base, side="right")) - 1
+        within_s = unrolled - base + TICK_TOLERANCE_S
+        index = int(np.searchsorted(self.trace.starts_s, within_s, side="right")) - 1
         return base - self.offset_s, index
 
     def take_at(self, start_s: float) -> float:
         base, index = self._locate(start_s)
-        return base + self.trace.next_down_s[index]
+        return base + float(self.trace.next_down_s[index])
 
     def capacity_at(self, t_s: float) -> float:
         base, index = self._locate(t_s)
         if self.trace.available[index]:
             return t_s
-        return base + self.trace.next_up_s[index]
+        return base + float(self.trace.next_up_s[index])
 
     def usd_per_hour(self, start_s: float, end_s: float) -> float | None:
         """The mean spot price over [start_s, end_s], from the trace's per-tick prices."""
