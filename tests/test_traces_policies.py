@@ -119,3 +119,16 @@ def test_every_gcp_zone_replays_and_policies_meet_the_deadline() -> None:
         for kind in ("greedy", "uniform_progress"):
             runs = ps.simulate(sc.with_values({"policy.kind": kind}), 40, seed=3)
             assert runs["met_deadline"].all(), (path.stem, kind)
+
+
+@pytest.mark.skipif(not TRACES.is_dir(), reason="shared/data/traces is not here")
+def test_restart_on_a_tick_start_reached_through_the_offset() -> None:
+    # Replication 129 (seed 1) of this job restarts exactly at a tick's start computed as
+    # offset + tick start, a rounding error short of it; without the tick tolerance the
+    # engine located the restart in the preceding unavailable tick and failed.
+    sc = scenario(job={"work": "48h"}, checkpoint={"interval": "1h", "write": "2min"},
+                  restart={"provision": "6min", "restore": "6min"},
+                  interruptions={"model": "trace",
+                                 "path": str(TRACES / "gcp-h100" / "us-west1-b.json")})
+    run = ps.simulate(sc, reps=1, seed=1, first_rep=129).iloc[0]
+    assert run["wall_h"] > 48
