@@ -19,71 +19,37 @@ Rules, in seconds, bytes and parameters, for a model of ``model_params`` paramet
   parameters (it ignores attention's cost in sequence length, batch size, parallelism and
   kernel efficiency changing with size).
 
-Needs only the standard library and tomli_w: probe.py's schema checks are read from its
-source, so calibrating does not import PyTorch (which probe.py imports at the top).
+Needs only the standard library and tomli_w: probe.py's schema part imports without PyTorch.
 """
 
 from __future__ import annotations
 
-import ast
 import copy
-import functools
 import json
 import math
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-PROBE_SOURCE = Path(__file__).with_name("probe.py")
-# The pure-Python part of probe.py that calibration shares: its schema and its size parser.
-_SHARED = {"SCHEMA_VERSION", "_SUFFIXES", "parse_size", "_REQUIRED", "_require", "validate_probe"}
+from preemptsim import probe
 
 
 class CalibrationError(ValueError):
     """A probe or calibration that cannot be used; the message is one line."""
 
 
-def _bound_names(node: ast.stmt) -> set[str]:
-    if isinstance(node, ast.FunctionDef | ast.ClassDef):
-        return {node.name}
-    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-    return {t.id for t in targets if isinstance(t, ast.Name)}
-
-
-@functools.cache
-def _probe_shared() -> dict[str, Any]:
-    """probe.py's standard-library imports and the definitions named in ``_SHARED``."""
-    tree = ast.parse(PROBE_SOURCE.read_text(encoding="utf-8"))
-    keep = [
-        node
-        for node in tree.body
-        if (isinstance(node, ast.Import | ast.ImportFrom) and "torch" not in ast.unparse(node))
-        or _bound_names(node) & _SHARED
-    ]
-    namespace: dict[str, Any] = {"__name__": "preemptsim._probe_schema"}
-    exec(compile(ast.Module(keep, []), str(PROBE_SOURCE), "exec"), namespace)
-    return namespace
-
-
 def schema_version() -> int:
-    """The probe schema version this calibration reads (probe.SCHEMA_VERSION)."""
-    version: int = _probe_shared()["SCHEMA_VERSION"]
-    return version
+    """The probe schema version this calibration reads."""
+    return probe.SCHEMA_VERSION
 
 
 def parse_params(text: str) -> int:
     """A parameter count such as ``7e9``, ``7B`` or ``125M`` (probe.parse_size)."""
-    parse: Callable[[str], int] = _probe_shared()["parse_size"]
-    return parse(text)
-
-
-def validate_probe(doc: Any) -> None:
-    """probe.validate_probe: ValueError with one line when ``doc`` is not a usable probe."""
-    _probe_shared()["validate_probe"](doc)
+    return probe.parse_size(text)
 
 
 def load_probe(path: str | Path) -> dict[str, Any]:
@@ -91,7 +57,7 @@ def load_probe(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        validate_probe(doc)
+        probe.validate_probe(doc)
     except FileNotFoundError:
         raise CalibrationError(f"{path}: no such probe file") from None
     except (OSError, UnicodeDecodeError) as exc:

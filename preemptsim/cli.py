@@ -132,12 +132,10 @@ PROBE_NEEDS_TORCH = "preemptsim probe needs PyTorch: pip install 'preemptsim[pro
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    try:
-        from preemptsim import probe
-    except ModuleNotFoundError as exc:
-        if exc.name != "torch":
-            raise
-        raise UsageError(PROBE_NEEDS_TORCH) from None
+    from preemptsim import probe
+
+    if not probe.HAS_TORCH:
+        raise UsageError(PROBE_NEEDS_TORCH)
     return probe.main(args.probe_args)
 
 

@@ -25,8 +25,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import torch
-from torch import nn
+try:  # the schema part (validate_probe, parse_size) works without PyTorch
+    import torch
+    from torch import nn
+except ModuleNotFoundError:  # pragma: no cover - exercised by tests that hide torch
+    torch = nn = None  # type: ignore[assignment]
+HAS_TORCH = torch is not None
 
 SCHEMA_VERSION = 1
 # Space needed on --dir: ~16 bytes/param for a full mixed-precision Adam checkpoint
@@ -35,7 +39,8 @@ BYTES_PER_PARAM_BOUND = 16.0
 SPACE_MARGIN = 1.2
 NO_CUDA_LINE = "no CUDA device: measuring on the CPU; these timings do not describe a GPU"
 _SUFFIXES = {"K": 1e3, "M": 1e6, "B": 1e9}
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+NEEDS_TORCH = "probe: PyTorch is not installed: pip install torch (or 'preemptsim[probe]')"
+DTYPES = ("bfloat16", "float16", "float32")
 
 
 def parse_size(text: str) -> int:
@@ -57,30 +62,32 @@ def parse_sizes(text: str) -> list[int]:
     return [parse_size(part) for part in text.split(",") if part.strip()]
 
 
-class TinyLM(nn.Module):
-    """Embedding, ``layers`` pre-norm attention+MLP blocks, final norm, LM head."""
+if nn is not None:
 
-    def __init__(self, vocab: int, width: int, layers: int, heads: int) -> None:
-        super().__init__()
-        self.embed = nn.Embedding(vocab, width)
-        self.blocks = nn.ModuleList(
-            nn.TransformerEncoderLayer(
-                width, heads, 4 * width, dropout=0.0, batch_first=True, norm_first=True
+    class TinyLM(nn.Module):
+        """Embedding, ``layers`` pre-norm attention+MLP blocks, final norm, LM head."""
+
+        def __init__(self, vocab: int, width: int, layers: int, heads: int) -> None:
+            super().__init__()
+            self.embed = nn.Embedding(vocab, width)
+            self.blocks = nn.ModuleList(
+                nn.TransformerEncoderLayer(
+                    width, heads, 4 * width, dropout=0.0, batch_first=True, norm_first=True
+                )
+                for _ in range(layers)
             )
-            for _ in range(layers)
-        )
-        self.norm = nn.LayerNorm(width)
-        self.head = nn.Linear(width, vocab, bias=False)
+            self.norm = nn.LayerNorm(width)
+            self.head = nn.Linear(width, vocab, bias=False)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Logits of shape (batch, seq, vocab) under a causal mask."""
-        seq = tokens.shape[1]
-        mask = nn.Transformer.generate_square_subsequent_mask(seq, device=tokens.device)
-        x = self.embed(tokens)
-        for block in self.blocks:
-            x = block(x, src_mask=mask, is_causal=True)
-        out: torch.Tensor = self.head(self.norm(x))
-        return out
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+            """Logits of shape (batch, seq, vocab) under a causal mask."""
+            seq = tokens.shape[1]
+            mask = nn.Transformer.generate_square_subsequent_mask(seq, device=tokens.device)
+            x = self.embed(tokens)
+            for block in self.blocks:
+                x = block(x, src_mask=mask, is_causal=True)
+            out: torch.Tensor = self.head(self.norm(x))
+            return out
 
 
 def layer_params(width: int) -> int:
@@ -157,7 +164,7 @@ def make_step(
     amp = args.dtype != "float32"
 
     def step() -> None:
-        with torch.autocast(device.type, dtype=_DTYPES[args.dtype], enabled=amp):
+        with torch.autocast(device.type, dtype=getattr(torch, args.dtype), enabled=amp):
             logits = model(inputs)
         loss = nn.functional.cross_entropy(logits.float().flatten(0, 1), targets)
         loss.backward()  # type: ignore[no-untyped-call]
@@ -422,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Command-line options; unset sizes/dtype/batch/seq get device-dependent defaults."""
     p = argparse.ArgumentParser(prog="probe.py", description=(__doc__ or "probe").splitlines()[0])
     p.add_argument("--params", type=parse_sizes, help="e.g. 125M,350M,1.3B (CPU: 2M,8M)")
-    p.add_argument("--dtype", choices=sorted(_DTYPES), help="autocast (bfloat16; CPU float32)")
+    p.add_argument("--dtype", choices=DTYPES, help="autocast (bfloat16; CPU float32)")
     p.add_argument("--batch", type=int, help="sequences per step (8; CPU 2)")
     p.add_argument("--seq", type=int, help="tokens per sequence (1024; CPU 64)")
     p.add_argument("--steps", type=int, default=20, help="timed training steps")
@@ -503,6 +510,9 @@ def run_probe(args: argparse.Namespace, device: torch.device, workdir: str) -> d
 def main(argv: list[str] | None = None) -> int:
     """Run the probe; 0 on success, 2 on refused options, 130 on Ctrl-C."""
     args = build_parser().parse_args(argv)
+    if not HAS_TORCH:
+        print(NEEDS_TORCH, file=sys.stderr)
+        return 2
     cuda_ok = torch.cuda.is_available()
     want_cuda = args.device == "cuda" or (args.device == "auto" and cuda_ok)
     device = torch.device("cuda" if want_cuda else "cpu") if cuda_ok or not want_cuda else None
