@@ -8,7 +8,9 @@ The default engine is SimPy (engine.py), whose runs are CPU-bound; the vectorise
 engine finishes this grid in a fraction of a second, where process start-up dominates.
 
 Each setting runs ``--repeat`` times and the fastest is kept (the least disturbed by other
-work on the machine).  The two results must be identical, bit for bit.
+work on the machine).  The two results must be identical, bit for bit.  For scale, it also
+times N pure-Python loops in N processes against one: the most any parallel code could gain
+on this machine as it is loaded now.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -46,6 +49,22 @@ def timed(options: dict[str, Any], repeat: int) -> tuple[float, pd.DataFrame]:
     return best, result.runs
 
 
+def spin(n: int = 4_000_000) -> float:
+    """Seconds of a pure-Python loop (no I/O, no memory traffic)."""
+    start, total = time.perf_counter(), 0
+    for i in range(n):
+        total += i
+    return time.perf_counter() - start
+
+
+def machine_ceiling(jobs: int, repeat: int) -> float:
+    """Speed-up of ``jobs`` loops in ``jobs`` processes over one loop alone."""
+    alone = min(spin() for _ in range(repeat))
+    with ProcessPoolExecutor(jobs) as pool:
+        together = min(max(pool.map(spin, [4_000_000] * jobs)) for _ in range(repeat))
+    return jobs * alone / together
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2)
@@ -70,6 +89,8 @@ def main() -> None:
     print(f"  1 worker:          {serial_s:6.2f} s")
     print(f"  {args.jobs} workers ({args.backend}): {parallel_s:6.2f} s")
     print(f"  speed-up:          {serial_s / parallel_s:6.2f}x   (results identical)")
+    ceiling = machine_ceiling(args.jobs, args.repeat)
+    print(f"  machine ceiling:   {ceiling:6.2f}x   ({args.jobs} busy loops against one, now)")
 
 
 if __name__ == "__main__":

@@ -238,13 +238,19 @@ def _run_pool(
         return
     with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
         futures = {
-            pool.submit(run_task, points[t.point].scenario, t, seed, engine): t for t in tasks
+            pool.submit(run_task, points[t.point].scenario, t, seed, engine): t
+            for t in _largest_first(tasks)
         }
         try:
             for future in as_completed(futures):
                 yield futures[future], future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _largest_first(tasks: Sequence[Task]) -> list[Task]:
+    """Full chunks before remainders, so that workers finish together."""
+    return sorted(tasks, key=lambda task: -task.reps)
 
 
 def _distributed() -> Any:
@@ -284,7 +290,7 @@ def _run_dask(
 ) -> Iterator[tuple[Task, pd.DataFrame]]:
     futures = {
         client.submit(run_task, points[t.point].scenario, t, seed, engine, pure=False): t
-        for t in tasks
+        for t in _largest_first(tasks)
     }
     try:
         for future in _distributed().as_completed(list(futures)):
