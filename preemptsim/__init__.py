@@ -8,7 +8,17 @@
 
 from preemptsim import analytic
 from preemptsim.scenario import Scenario, ScenarioError, load_scenario
-from preemptsim.simulate import simulate, summarize
+from preemptsim.simulate import simulate, summarize, timeline
+from preemptsim.sweep import sweep
 
-__all__ = ["Scenario", "ScenarioError", "analytic", "load_scenario", "simulate", "summarize"]
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "analytic",
+    "load_scenario",
+    "simulate",
+    "summarize",
+    "sweep",
+    "timeline",
+]
 __version__ = "0.1.0"
