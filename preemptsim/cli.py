@@ -19,7 +19,7 @@ import pandas as pd
 
 from preemptsim import calibrate, outputs
 from preemptsim.scenario import Scenario, ScenarioError, load_scenario
-from preemptsim.simulate import simulate, summarize
+from preemptsim.simulate import simulate, summarize, timeline
 from preemptsim.sweep import DEFAULT_CHUNK_REPS, format_sweep, parse_values, sweep
 
 DEFAULT_PRESET = "runpod-a6000-lora-7b"
@@ -95,6 +95,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = summarize(runs, scenario, seed=args.seed)
     if args.out:
         outputs.write_run(Path(args.out), runs, summary)
+    if args.timeline:
+        spans = timeline(scenario, 0, args.seed)
+        outputs.write_atomic(Path(args.timeline), lambda tmp: spans.to_csv(tmp, index=False))
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -120,6 +123,12 @@ def add_run(commands: Subparsers) -> None:
     run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario key")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.add_argument("--out", metavar="DIR", help="write runs.parquet, runs.csv, summary.json")
+    run.add_argument(
+        "--timeline",
+        metavar="FILE",
+        help="write what replication 0 (SimPy engine) did, span by span, as CSV "
+        "(preemptsim plot FILE draws it)",
+    )
     run.set_defaults(func=cmd_run)
 
 
@@ -193,6 +202,8 @@ def add_calibrate(commands: Subparsers) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    if args.plots and not args.out:
+        raise UsageError("--plots needs --out DIR: the plots are written beside the results")
     scenario = load(args)
     pairs = parse_assignments(args.vary, "--vary")
     if len(pairs) < len(args.vary):
@@ -209,6 +220,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(json.dumps(result.to_json(), indent=2) if args.json else format_sweep(result))
     if args.out and not args.json:
         print(f"\nsummary.csv, runs.parquet, optimum.json, manifest.json written to {args.out}/")
+    if args.plots:
+        from preemptsim import plots
+
+        tables = read_results(Path(args.out))
+        for kind in plots.applicable(tables.get("summary"), tables.get("runs")):
+            save_plot(kind, tables, Path(args.out) / f"{kind}.png", quiet=args.json)
     return 0
 
 
@@ -254,7 +271,85 @@ def add_sweep(commands: Subparsers) -> None:
         help="only points whose deadline miss probability is at most P",
     )
     sw.add_argument("--json", action="store_true", help='print {"points": [...], "optimum": {...}}')
+    sw.add_argument("--plots", action="store_true", help="also write the plots that apply to --out")
     sw.set_defaults(func=cmd_sweep)
+
+
+def _read(path: Path, reader: Callable[[Path], Any]) -> Any:
+    try:
+        return reader(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise UsageError(f"{path}: unreadable ({reason})") from None
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    """What `preemptsim plot` draws from: a timeline CSV, or a sweep's or a run's --out."""
+    if path.is_file() and path.suffix.lower() == ".csv":
+        return {"spans": _read(path, pd.read_csv)}
+    if not path.is_dir():
+        raise UsageError(f"{path}: no such results folder or timeline CSV")
+    names = {"summary": "summary.csv", "runs": "runs.parquet", "optimum": "optimum.json"}
+    readers = {"summary": pd.read_csv, "runs": pd.read_parquet, "optimum": _json}
+    tables = {k: _read(path / f, readers[k]) for k, f in names.items() if (path / f).is_file()}
+    if "summary" not in tables and "runs" not in tables:
+        raise UsageError(f"{path}: no summary.csv or runs.parquet: not a sweep's or run's --out")
+    if (path / "manifest.json").is_file():
+        policy = _read(path / "manifest.json", lambda p: _json(p)["scenario"]["policy"])
+        deadline = policy.get("deadline")
+        tables["deadline_h"] = deadline / 3600 if isinstance(deadline, int | float) else None
+        if "summary" in tables and "policy.kind" not in tables["summary"]:
+            tables["summary"]["policy.kind"] = policy.get("kind", "spot")
+    elif (path / "summary.json").is_file():
+        wall = _read(path / "summary.json", lambda p: float(_json(p)["on_demand"]["wall_h"]))
+        tables["on_demand_wall_h"] = wall
+    return tables
+
+
+def save_plot(kind: str, tables: dict[str, Any], out: Path, *, quiet: bool = False) -> None:
+    """Draw one figure (plots.figure) and write it atomically, PNG or SVG by extension."""
+    from preemptsim import plots
+
+    if out.suffix.lower() not in (".png", ".svg"):
+        raise UsageError(f"--out {out}: must end in .png or .svg")
+    fig = plots.figure(kind, **tables)
+    fmt = out.suffix.lower()[1:]
+    outputs.write_atomic(out, lambda tmp: fig.savefig(tmp, format=fmt, dpi=120))
+    if not quiet:
+        print(f"{kind} plot written to {out}")
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from preemptsim import plots
+
+    source = Path(args.results)
+    tables = read_results(source)
+    kinds = ["timeline"] if "spans" in tables else []
+    kinds += plots.applicable(tables.get("summary"), tables.get("runs"))
+    if not kinds:
+        raise UsageError(f"{source}: no plot applies (no interval sweep, deadline or runs)")
+    kind = args.kind or kinds[0]
+    folder = source.parent if source.is_file() else source
+    default = source.with_suffix(".png") if source.is_file() else folder / f"{kind}.png"
+    save_plot(kind, tables, Path(args.out) if args.out else default)
+    return 0
+
+
+def add_plot(commands: Subparsers) -> None:
+    plot = commands.add_parser("plot", help="draw a sweep's or a run's results, or a timeline")
+    what = "the --out folder of a sweep or a run, or a timeline CSV (run --timeline)"
+    plot.add_argument("results", metavar="RESULTS", help=what)
+    plot.add_argument(
+        "--kind",
+        choices=("interval", "risk", "cdf", "timeline"),
+        help="default: timeline for a CSV, else the first that applies of interval, risk, cdf",
+    )
+    plot.add_argument("--out", metavar="FILE", help="PNG or SVG (default: RESULTS/KIND.png)")
+    plot.set_defaults(func=cmd_plot)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -265,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (add_run, add_sweep, add_presets, add_probe, add_calibrate):
+    for add in (add_run, add_sweep, add_plot, add_presets, add_probe, add_calibrate):
         add(commands)
     return parser
 

@@ -4,6 +4,7 @@ forms of REFERENCES.md §1, identical results for every executor, and resuming a
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -19,7 +20,6 @@ import pandas as pd
 import pytest
 
 from preemptsim import analytic, load_scenario, simulate
-from preemptsim import sweep as sweep_module
 from preemptsim.cli import main
 from preemptsim.scenario import Scenario, ScenarioError
 from preemptsim.sweep import SUMMARY_COLUMNS, parse_values, sweep
@@ -45,6 +45,8 @@ on_demand_usd_per_hour = 3.0
 deadline = "14h"
 """
 FINAL = ("summary.csv", "runs.parquet", "optimum.json", "manifest.json")
+
+sweep_module = importlib.import_module("preemptsim.sweep")  # the package exports the function
 
 
 @pytest.fixture
