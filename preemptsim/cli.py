@@ -94,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     runs = simulate_with_progress(scenario, args.reps, args.seed)
     summary = summarize(runs, scenario, seed=args.seed)
     if args.out:
-        outputs.write_run(Path(args.out), runs, summary)
+        outputs.write_run(Path(args.out), runs, summary, scenario)
     if args.timeline:
         spans = timeline(scenario, 0, args.seed)
         outputs.write_atomic(Path(args.timeline), lambda tmp: spans.to_csv(tmp, index=False))
@@ -223,7 +223,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.plots:
         from preemptsim import plots
 
-        tables = read_results(Path(args.out))
+        tables = outputs.read_results(Path(args.out))
         for kind in plots.applicable(tables.get("summary"), tables.get("runs")):
             save_plot(kind, tables, Path(args.out) / f"{kind}.png", quiet=args.json)
     return 0
@@ -275,41 +275,6 @@ def add_sweep(commands: Subparsers) -> None:
     sw.set_defaults(func=cmd_sweep)
 
 
-def _read(path: Path, reader: Callable[[Path], Any]) -> Any:
-    try:
-        return reader(path)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise UsageError(f"{path}: unreadable ({reason})") from None
-
-
-def _json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def read_results(path: Path) -> dict[str, Any]:
-    """What `preemptsim plot` draws from: a timeline CSV, or a sweep's or a run's --out."""
-    if path.is_file() and path.suffix.lower() == ".csv":
-        return {"spans": _read(path, pd.read_csv)}
-    if not path.is_dir():
-        raise UsageError(f"{path}: no such results folder or timeline CSV")
-    names = {"summary": "summary.csv", "runs": "runs.parquet", "optimum": "optimum.json"}
-    readers = {"summary": pd.read_csv, "runs": pd.read_parquet, "optimum": _json}
-    tables = {k: _read(path / f, readers[k]) for k, f in names.items() if (path / f).is_file()}
-    if "summary" not in tables and "runs" not in tables:
-        raise UsageError(f"{path}: no summary.csv or runs.parquet: not a sweep's or run's --out")
-    if (path / "manifest.json").is_file():
-        policy = _read(path / "manifest.json", lambda p: _json(p)["scenario"]["policy"])
-        deadline = policy.get("deadline")
-        tables["deadline_h"] = deadline / 3600 if isinstance(deadline, int | float) else None
-        if "summary" in tables and "policy.kind" not in tables["summary"]:
-            tables["summary"]["policy.kind"] = policy.get("kind", "spot")
-    elif (path / "summary.json").is_file():
-        wall = _read(path / "summary.json", lambda p: float(_json(p)["on_demand"]["wall_h"]))
-        tables["on_demand_wall_h"] = wall
-    return tables
-
-
 def save_plot(kind: str, tables: dict[str, Any], out: Path, *, quiet: bool = False) -> None:
     """Draw one figure (plots.figure) and write it atomically, PNG or SVG by extension."""
     from preemptsim import plots
@@ -327,7 +292,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from preemptsim import plots
 
     source = Path(args.results)
-    tables = read_results(source)
+    tables = outputs.read_results(source)
     kinds = ["timeline"] if "spans" in tables else []
     kinds += plots.applicable(tables.get("summary"), tables.get("runs"))
     if not kinds:

@@ -103,7 +103,7 @@ class SweepResult:
     def to_json(self) -> dict[str, Any]:
         """``{"points": [rows of summary.csv], "optimum": {...}}`` with NaN as null."""
         rows = self.summary.to_dict(orient="records")
-        return {"points": _plain(rows), "optimum": _plain(self.optimum)}
+        return {"points": outputs.plain_json(rows), "optimum": outputs.plain_json(self.optimum)}
 
 
 # --- values and grid -------------------------------------------------------------------
@@ -311,7 +311,7 @@ def _manifest(
     grid = {key: list(dict.fromkeys(values)) for key, values in grid.items()}
     data = {
         "format": FORMAT,
-        "scenario": scenario.model_dump(mode="json"),
+        "scenario": scenario.model_dump(),
         "grid": grid,
         "seed": seed,
         "reps": reps,
@@ -320,7 +320,7 @@ def _manifest(
         "versions": _versions(),
         "complete": False,
     }
-    plain: dict[str, Any] = json.loads(json.dumps(_plain(data)))
+    plain: dict[str, Any] = json.loads(json.dumps(outputs.plain_json(data)))
     return plain
 
 
@@ -507,9 +507,13 @@ def _flat_range(
 
 
 def _theory(point: Point) -> dict[str, float | None]:
-    """Young, Daly and the exact Lambert-W interval (REFERENCES.md §1) at the best point."""
+    """Young, Daly and the exact Lambert-W interval (REFERENCES.md §1) at the best point:
+    for Poisson interruptions and blocking (sync) checkpoints, the case they describe."""
     scenario = point.scenario
-    if "checkpoint.interval" not in point.values or scenario.interruptions.model != "poisson":
+    poisson_sync = (
+        scenario.interruptions.model == "poisson" and scenario.checkpoint.mode == "sync"
+    )
+    if "checkpoint.interval" not in point.values or not poisson_sync:
         return {"young_s": None, "daly_s": None, "exact_s": None}
     write_s = scenario.checkpoint.write
     mtbi_s = 1.0 / (scenario.interruptions.rate_per_s * scenario.job.instances)
@@ -639,28 +643,13 @@ def _finish(
     """The final files, each written atomically; optimum.json only when there is one."""
     _write_tables(out, summary, runs)
     if optimum is not None:
-        outputs.write_json(out / "optimum.json", _plain(optimum))
+        outputs.write_json(out / "optimum.json", outputs.plain_json(optimum))
     else:
         (out / "optimum.json").unlink(missing_ok=True)
     outputs.write_json(out / "manifest.json", {**manifest, "complete": True})
 
 
 # --- presentation ----------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    """``value`` fit for strict JSON: NaN as null, an infinite interval as "never"."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else "never"
-    if value is pd.NA:
-        return None
-    return value
 
 
 def _describe_point(values: Mapping[str, Any], scenario: Scenario | None = None) -> str:

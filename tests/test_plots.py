@@ -426,3 +426,13 @@ def test_sweep_plots_needs_out(scenario_file: Path, capsys: pytest.CaptureFixtur
     assert code == 2 and err == (
         "preemptsim: error: --plots needs --out DIR: the plots are written beside the results\n"
     )
+
+
+def test_run_folder_records_its_scenario_for_the_deadline(tmp_path: Path) -> None:
+    from preemptsim import outputs
+
+    out = tmp_path / "run"
+    assert main(["run", "--reps", "30", "--out", str(out), "--set", "policy.deadline=31h"]) == 0
+    tables = outputs.read_results(out)
+    assert tables["deadline_h"] == 31
+    assert main(["plot", str(out), "--kind", "cdf", "--out", str(tmp_path / "c.png")]) == 0
