@@ -14,8 +14,19 @@ from preemptsim.cli import main, presets
 from preemptsim.simulate import COLUMNS
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
-SUMMARY_KEYS = {"scenario", "reps", "seed", "wall_h", "cost_usd", "interruptions", "lost_work_h",
-                "billed_instance_h", "deadline_miss_prob", "on_demand", "savings_vs_on_demand"}
+SUMMARY_KEYS = {
+    "scenario",
+    "reps",
+    "seed",
+    "wall_h",
+    "cost_usd",
+    "interruptions",
+    "lost_work_h",
+    "billed_instance_h",
+    "deadline_miss_prob",
+    "on_demand",
+    "savings_vs_on_demand",
+}
 STATS_KEYS = {"mean", "sem", "ci95", "p50", "p90", "p95", "p99"}
 
 
@@ -73,17 +84,26 @@ def test_bad_input_is_one_line_and_exit_2(
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("name = 'x'\n[job\n", "invalid TOML"),
-     ("name = 'x'\n[job]\nwork = '1h'\n[checkpoint]\ninterval = '1h'\n",
-      "pricing: required table is missing")],
+    [
+        ("name = 'x'\n[job\n", "invalid TOML"),
+        (
+            "name = 'x'\n[job]\nwork = '1h'\n[checkpoint]\ninterval = '1h'\n",
+            "pricing: required table is missing",
+        ),
+    ],
 )
 def test_bad_files_in_a_subprocess(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text)
     for target in (path, tmp_path / "missing.toml"):
-        done = subprocess.run([sys.executable, "-m", "preemptsim", "run", str(target)],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "preemptsim", "run", str(target)], capture_output=True, text=True
+        )
         assert done.returncode == 2
         assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
-    assert message in subprocess.run([sys.executable, "-m", "preemptsim", "run", str(path)],
-                                     capture_output=True, text=True).stderr
+    assert (
+        message
+        in subprocess.run(
+            [sys.executable, "-m", "preemptsim", "run", str(path)], capture_output=True, text=True
+        ).stderr
+    )

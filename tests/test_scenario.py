@@ -16,8 +16,17 @@ SCENARIOS = Path(__file__).parent.parent / "scenarios"
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("90s", 90), ("30min", 1800), ("2h", 7200), ("1h30min", 5400), ("1.5d", 129600),
-     (45, 45), (2.5, 2.5), ("600", 600), ("250ms", 0.25)],
+    [
+        ("90s", 90),
+        ("30min", 1800),
+        ("2h", 7200),
+        ("1h30min", 5400),
+        ("1.5d", 129600),
+        (45, 45),
+        (2.5, 2.5),
+        ("600", 600),
+        ("250ms", 0.25),
+    ],
 )
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds, rel=1e-15)
@@ -35,8 +44,9 @@ def test_bad_durations(bad: object) -> None:
 
 
 def test_never_interval_and_work_from_steps() -> None:
-    sc = scenario(job={"work": None, "steps": 200_000, "step_time": "0.43s"},
-                  checkpoint={"interval": "never"})
+    sc = scenario(
+        job={"work": None, "steps": 200_000, "step_time": "0.43s"}, checkpoint={"interval": "never"}
+    )
     assert sc.job.work_s == pytest.approx(86_000)
     assert math.isinf(sc.checkpoint.interval)
 
@@ -69,11 +79,20 @@ def test_distribution_table() -> None:
 
 BAD = [
     ({"checkpoint": {"intervl": "1h"}}, r"^checkpoint\.intervl: unknown key; expected one of"),
-    ({"checkpoint": {"interval": "-5min"}}, r'^checkpoint\.interval: must be a positive duration, got \'-5min\''),
+    (
+        {"checkpoint": {"interval": "-5min"}},
+        r"^checkpoint\.interval: must be a positive duration, got \'-5min\'",
+    ),
     ({"checkpoint": {"interval": "5 fortnights"}}, r"^checkpoint\.interval: must be a duration"),
     ({"checkpoint": {"write": float("nan")}}, r"^checkpoint\.write: must be a finite duration"),
-    ({"interruptions": {"model": "poisson", "mtbi": 0}}, r"^interruptions\.mtbi: must be a positive"),
-    ({"pricing": {"spot_usd_per_hour": -1}}, r"^pricing\.spot_usd_per_hour: input should be greater"),
+    (
+        {"interruptions": {"model": "poisson", "mtbi": 0}},
+        r"^interruptions\.mtbi: must be a positive",
+    ),
+    (
+        {"pricing": {"spot_usd_per_hour": -1}},
+        r"^pricing\.spot_usd_per_hour: input should be greater",
+    ),
     ({"interruptions": {"model": "gamma"}}, r"^interruptions\.model: input should be"),
     ({"interruptions": {"model": "poisson"}}, r"^interruptions: poisson needs exactly one of"),
     ({"job": {"instances": 0}}, r"^job\.instances: input should be greater than 0"),

@@ -52,16 +52,22 @@ def test_poisson_means_match_closed_form(case: str) -> None:
 def test_daly_worked_cases() -> None:
     # Daly (FGCS 2006): C = 5 min, R = 10 min; M = 24 h → 117 min, 6 h → 57 min, 15 min →
     # 9.1 min; Young 120, 60, 12.2; exact τ* 116.7, 56.7, 9.17 (REFERENCES.md §1).
-    for mtbi_min, daly, young, exact in [(1440, 117, 120, 116.7), (360, 57, 60, 56.7),
-                                         (15, 9.1, 12.2, 9.17)]:
+    for mtbi_min, daly, young, exact in [
+        (1440, 117, 120, 116.7),
+        (360, 57, 60, 56.7),
+        (15, 9.1, 12.2, 9.17),
+    ]:
         assert analytic.daly_interval(300, mtbi_min * 60) / 60 == pytest.approx(daly, abs=0.6)
         assert analytic.young_interval(300, mtbi_min * 60) / 60 == pytest.approx(young, abs=0.06)
         assert analytic.optimal_interval(300, mtbi_min * 60) / 60 == pytest.approx(exact, abs=0.05)
 
 
 def test_exact_optimum_minimises_the_closed_form() -> None:
-    sc = scenario(interruptions={"model": "poisson", "mtbi": "6h"},
-                  checkpoint={"write": "5min"}, job={"work": "1000h"})
+    sc = scenario(
+        interruptions={"model": "poisson", "mtbi": "6h"},
+        checkpoint={"write": "5min"},
+        job={"work": "1000h"},
+    )
     best = analytic.optimal_interval(300, 6 * 3600)
 
     def wall_per_work(tau: float) -> float:
@@ -76,9 +82,12 @@ def test_exact_optimum_minimises_the_closed_form() -> None:
 def test_monthly_probability_matches_its_rate() -> None:
     # p = 50 % a month: λ = ln 2 / 730 h (REFERENCES.md §3); the simulated interruption count
     # must match the closed form at that rate.
-    sc = scenario(interruptions={"model": "poisson", "monthly_probability": 0.5},
-                  job={"work": "200h"}, checkpoint={"interval": "10h"},
-                  pricing={"billing_granularity": "1ms"})
+    sc = scenario(
+        interruptions={"model": "poisson", "monthly_probability": 0.5},
+        job={"work": "200h"},
+        checkpoint={"interval": "10h"},
+        pricing={"billing_granularity": "1ms"},
+    )
     assert sc.interruptions.rate_per_s == pytest.approx(math.log(2) / (730 * 3600))
     runs = ps.simulate(sc, reps=REPS, seed=3)
     target = analytic.expected_run(sc).interruptions

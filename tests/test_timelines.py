@@ -104,8 +104,9 @@ def test_notice_too_short_for_the_emergency_checkpoint() -> None:
 
 
 def test_notice_ignored_when_on_notice_is_false() -> None:
-    run = timeline(interruptions={**scripted(10800), "notice": 601},
-                   checkpoint={"on_notice": False})
+    run = timeline(
+        interruptions={**scripted(10800), "notice": 601}, checkpoint={"on_notice": False}
+    )
     assert run["wall_s"] == 42600
 
 
@@ -131,14 +132,18 @@ def test_async_checkpoint_durable_only_after_its_persist() -> None:
     # Snapshot 60 s then persist 540 s.  Segment 0: work -7200, snapshot -7260, persist -7800.
     # Taken at 8000 (persist done): 740 s of segment 1 lost.  Restart 8300 + 900 = 9200, then
     # segments 1-3 at 7260 s each (-30980) and the last 7200: 38180.
-    run = timeline(checkpoint={"mode": "async", "snapshot": "60s", "persist": "540s"},
-                   interruptions=scripted(8000))
+    run = timeline(
+        checkpoint={"mode": "async", "snapshot": "60s", "persist": "540s"},
+        interruptions=scripted(8000),
+    )
     assert run["wall_s"] == 38180
     assert run["lost_work_h"] == pytest.approx(740 / 3600)
     # Taken at 7500, mid-persist: segment 0 is not durable, 7200 + 240 s lost.
     # 7800 + 900 = 8700, then 4 × 7260 + 7200: 44940.
-    mid = timeline(checkpoint={"mode": "async", "snapshot": "60s", "persist": "540s"},
-                   interruptions=scripted(7500))
+    mid = timeline(
+        checkpoint={"mode": "async", "snapshot": "60s", "persist": "540s"},
+        interruptions=scripted(7500),
+    )
     assert mid["wall_s"] == 44940
     assert mid["lost_work_h"] == pytest.approx(7440 / 3600)
 
@@ -154,9 +159,11 @@ def test_snapshot_waits_for_the_last_persist() -> None:
 
 def test_manual_restart_costs_response_and_engineer_time() -> None:
     # Response 2 h joins the downtime: 42600 + 7200.  Handling 15 min at $100/h: $25.
-    run = timeline(interruptions=scripted(10800),
-                   restart={"manual": True, "response": "2h", "handling": "15min"},
-                   pricing={"engineer_usd_per_hour": 100.0})
+    run = timeline(
+        interruptions=scripted(10800),
+        restart={"manual": True, "response": "2h", "handling": "15min"},
+        pricing={"engineer_usd_per_hour": 100.0},
+    )
     assert run["wall_s"] == 49800
     assert run["human_cost_usd"] == pytest.approx(25.0)
 
