@@ -10,6 +10,7 @@ import csv
 import functools
 import json
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import datetime
@@ -99,9 +100,9 @@ class Delay(_Table):
         }[self.dist]
         for key in needs:
             if getattr(self, key) is None:
-                raise ValueError(f"{self.dist} distribution needs '{key}'")
+                raise ValueError(f"{key}: required by the {self.dist} distribution")
         if self.dist == "uniform" and self.high < self.low:  # type: ignore[operator]
-            raise ValueError("uniform distribution needs low <= high")
+            raise ValueError("high: must be at least low")
         return self
 
     @property
@@ -134,7 +135,7 @@ class Job(_Table):
     def _work_given(self) -> Self:
         by_steps = self.steps is not None and self.step_time is not None
         if (self.work is None) == (not by_steps):
-            raise ValueError("give either 'work' or both 'steps' and 'step_time'")
+            raise ValueError("work: give either work or both steps and step_time")
         return self
 
     @property
@@ -181,20 +182,21 @@ class Interruptions(_Table):
         rates = [k for k in ("mtbi", "rate_per_hour", "monthly_probability") if getattr(self, k)]
         if self.model == "poisson" and len(rates) != 1:
             raise ValueError(
-                "poisson needs exactly one of mtbi, rate_per_hour, monthly_probability"
+                "mtbi: poisson needs exactly one of mtbi, rate_per_hour, monthly_probability"
             )
         if self.model == "poisson" and isinstance(self.rate_per_hour, list):
-            raise ValueError("poisson needs one rate_per_hour, not a list")
+            raise ValueError("rate_per_hour: poisson needs one rate, not a list")
         if self.model == "weibull" and (self.shape is None or self.scale is None):
-            raise ValueError("weibull needs shape and scale")
+            missing = "shape" if self.shape is None else "scale"
+            raise ValueError(f"{missing}: weibull needs shape and scale")
         if self.model == "hourly" and not (
             isinstance(self.rate_per_hour, list) and len(self.rate_per_hour) == 24
         ):
-            raise ValueError("hourly needs rate_per_hour as a list of 24 rates, one per hour")
+            raise ValueError("rate_per_hour: hourly needs a list of 24 rates, one per hour")
         if self.model == "trace" and self.path is None:
-            raise ValueError("trace needs path")
+            raise ValueError("path: trace needs the path of a trace file")
         if self.model == "scripted" and self.at is None:
-            raise ValueError("scripted needs at, a list of interruption times")
+            raise ValueError("at: scripted needs a list of interruption times")
         return self
 
     @property
@@ -250,7 +252,9 @@ class Scenario(_Table):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.policy.kind in ("greedy", "uniform_progress") and self.policy.deadline is None:
-            raise ValueError(f"policy.kind = {self.policy.kind!r} needs policy.deadline")
+            raise ValueError(
+                f"policy.deadline: policy.kind = {self.policy.kind!r} needs a deadline"
+            )
         return self
 
     @property
@@ -301,6 +305,9 @@ def _expected_keys(loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields)
 
 
+_INNER_KEY = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*): ")
+
+
 def _message(error: Mapping[str, Any]) -> str:
     loc = tuple(p for p in error["loc"] if isinstance(p, str) and "[" not in p)
     key = ".".join(loc) or "scenario"
@@ -312,6 +319,10 @@ def _message(error: Mapping[str, Any]) -> str:
         return f"{key}: required {what} is missing"
     if kind != "value_error" and "input" in error:
         msg = f"{msg[:1].lower()}{msg[1:]}, got {error['input']!r}"
+    inner = _INNER_KEY.match(msg)  # a table's check names the key inside it
+    if inner:
+        key = inner[1] if key == "scenario" else f"{key}.{inner[1]}"
+        msg = msg[inner.end() :]
     return f"{key}: {msg}"
 
 

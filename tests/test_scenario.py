@@ -73,7 +73,9 @@ def test_with_values_is_a_new_validated_scenario() -> None:
 def test_distribution_table() -> None:
     sc = scenario(restart={"provision": {"dist": "lognormal", "median": "3min", "sigma": 0.5}})
     assert sc.restart.provision.mean_s == pytest.approx(180 * math.exp(0.125))
-    with pytest.raises(ScenarioError, match=r"^restart\.provision: lognormal distribution needs"):
+    with pytest.raises(
+        ScenarioError, match=r"^restart\.provision\.sigma: required by the lognormal distribution"
+    ):
         scenario(restart={"provision": {"dist": "lognormal", "median": "3min"}})
 
 
@@ -94,9 +96,25 @@ BAD = [
         r"^pricing\.spot_usd_per_hour: input should be greater",
     ),
     ({"interruptions": {"model": "gamma"}}, r"^interruptions\.model: input should be"),
-    ({"interruptions": {"model": "poisson"}}, r"^interruptions: poisson needs exactly one of"),
+    (
+        {"interruptions": {"model": "poisson"}},
+        r"^interruptions\.mtbi: poisson needs exactly one of",
+    ),
     ({"job": {"instances": 0}}, r"^job\.instances: input should be greater than 0"),
-    ({"policy": {"kind": "greedy"}}, r"^scenario: policy.kind = 'greedy' needs policy.deadline"),
+    (
+        {"policy": {"kind": "greedy"}},
+        r"^policy\.deadline: policy\.kind = 'greedy' needs a deadline",
+    ),
+    (
+        {"interruptions": {"model": "weibull", "shape": 0, "scale": "6h"}},
+        r"^interruptions\.shape: input should be greater than 0, got 0",
+    ),
+    (
+        {"interruptions": {"model": "hourly", "rate_per_hour": [0.1] * 23}},
+        r"^interruptions\.rate_per_hour: hourly needs a list of 24 rates",
+    ),
+    ({"interruptions": {"model": "trace"}}, r"^interruptions\.path: trace needs the path"),
+    ({"job": {"work": None}}, r"^job\.work: give either work or both steps and step_time"),
 ]
 
 
