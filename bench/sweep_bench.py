@@ -24,7 +24,8 @@ from typing import Any
 import pandas as pd
 
 from preemptsim import load_scenario
-from preemptsim.sweep import DEFAULT_CHUNK_REPS, parse_values, sweep
+from preemptsim.grid import parse_values
+from preemptsim.sweep import DEFAULT_CHUNK_REPS, sweep
 
 SCENARIO = {
     "name": "bench-50h-poisson",

@@ -28,7 +28,7 @@ import os
 import matplotlib.pyplot as plt
 
 import preemptsim as ps
-from preemptsim import plots
+from preemptsim import gantt, plots
 from preemptsim.outputs import format_summary
 from preemptsim.simulate import timeline
 from preemptsim.sweep import sweep
@@ -66,7 +66,7 @@ plt.show()
 # billed) and the restore.
 
 # %%
-plots.timeline(timeline(scenario.with_values({"interruptions.mtbi": "4h"}), rep=0, seed=1))
+gantt.timeline(timeline(scenario.with_values({"interruptions.mtbi": "4h"}), rep=0, seed=1))
 plt.show()
 
 # %% [markdown]

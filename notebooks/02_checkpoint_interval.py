@@ -29,7 +29,8 @@ import pandas as pd
 
 import preemptsim as ps
 from preemptsim import analytic, plots
-from preemptsim.sweep import SweepResult, parse_values, sweep
+from preemptsim.grid import parse_values
+from preemptsim.sweep import SweepResult, sweep
 
 REPS = int(os.environ.get("PREEMPTSIM_NOTEBOOK_REPS", "2000"))
 INTERVALS = parse_values("checkpoint.interval", "2min:8h:log15")  # 15, evenly spaced in log

@@ -38,7 +38,8 @@ import pandas as pd
 
 import preemptsim as ps
 from preemptsim import calibrate, plots
-from preemptsim.sweep import parse_values, sweep
+from preemptsim.grid import parse_values
+from preemptsim.sweep import sweep
 
 REPS = int(os.environ.get("PREEMPTSIM_NOTEBOOK_REPS", "2000"))
 PRESET = Path("../scenarios/gcp-8xh100-pretrain.toml")

@@ -17,10 +17,11 @@ from typing import Any, TypeAlias
 
 import pandas as pd
 
-from preemptsim import calibrate, outputs
+from preemptsim import calibrate, outputs, report
+from preemptsim.grid import parse_values
 from preemptsim.scenario import Scenario, ScenarioError, load_scenario
 from preemptsim.simulate import simulate, summarize, timeline
-from preemptsim.sweep import DEFAULT_CHUNK_REPS, format_sweep, parse_values, sweep
+from preemptsim.sweep import DEFAULT_CHUNK_REPS, sweep
 
 DEFAULT_PRESET = "runpod-a6000-lora-7b"
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -101,7 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(outputs.format_summary(summary, scenario))
+        print(report.format_summary(summary, scenario))
         if args.out:
             print(f"\nper-replication results and summary written to {args.out}/")
     return 0
@@ -217,7 +218,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         hint = f"; finish it with --resume --out {args.out}" if args.out else ""
         print(f"preemptsim: interrupted{hint}", file=sys.stderr)
         return 130
-    print(json.dumps(result.to_json(), indent=2) if args.json else format_sweep(result))
+    print(json.dumps(result.to_json(), indent=2) if args.json else report.format_sweep(result))
     if args.out and not args.json:
         print(f"\nsummary.csv, runs.parquet, optimum.json, manifest.json written to {args.out}/")
     if args.plots:

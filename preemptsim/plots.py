@@ -2,47 +2,44 @@
 
 Each function takes a table and an optional Axes, draws on it and returns it; none calls
 ``plt.show()`` (SALib's convention).  Tables are those of ``sweep`` (summary.csv,
-runs.parquet) and ``simulate`` (runs, ``timeline`` spans); a sweep's varied keys are its
-dotted columns (``checkpoint.interval``, ``policy.kind`` …).  A dotted column with one
-value gives context (the policy, the deadline) without making a series.  ``figure`` lays a
-whole figure out for ``preemptsim plot``, on a bare ``Figure`` (no pyplot, no display).
+runs.parquet) and ``simulate`` (runs, and ``timeline`` spans, which gantt.py draws); a
+sweep's varied keys are its dotted columns (``checkpoint.interval``, ``policy.kind`` …).
+A dotted column with one value gives context (the policy, the deadline) without making a
+series.  ``figure`` lays a whole figure out for ``preemptsim plot``, on a bare ``Figure``
+(no pyplot, no display).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, NullLocator, PercentFormatter
-from matplotlib.transforms import ScaledTranslation
 
-from preemptsim.scenario import ScenarioError
+from preemptsim.gantt import timeline
+from preemptsim.plotbase import (
+    INTERRUPTION_COLOUR,
+    PlotError,
+    duration_text,
+    group_rows,
+    legend_below,
+    need_columns,
+    new_axes,
+    point_label,
+    tab_colour,
+    tab_colours,
+    value_text,
+    varied,
+)
 from preemptsim.units import format_duration
 
 KINDS = ("interval", "risk", "cdf", "timeline")
 MAX_CDF_LINES = 10
-POLICY_LABELS = {
-    "spot": "spot only",
-    "greedy": "Greedy",
-    "uniform_progress": "Uniform Progress",
-    "on_demand": "on-demand",
-}
-SPAN_STYLE = {  # kind: (legend text, colour); the order of the legend
-    "work": ("useful work", "#4c9a2a"),
-    "checkpoint": ("checkpoint write", "#1f4e9c"),
-    "lost": ("work lost to an interruption", "#e8743b"),
-    "restore": ("restore", "#8e6bbf"),
-    "wait": ("waiting for an instance (not billed)", "#c8c8c8"),
-    "idle": ("idle after notice (billed)", "#f2c14e"),
-}
-INTERRUPTION_COLOUR = "#c0392b"
 ON_DEMAND_LINE: dict[str, Any] = {"color": "black", "ls": "--", "lw": 1.2}
 DEADLINE_LINE: dict[str, Any] = {"color": INTERRUPTION_COLOUR, "ls": ":", "lw": 1.6}
 LABEL_TEXT: dict[str, Any] = {
@@ -50,100 +47,7 @@ LABEL_TEXT: dict[str, Any] = {
     "xytext": (7, 5),
     "fontsize": "x-small",
 }
-ON_DEMAND_HATCH = "///"
-_DURATION_KEYS = {  # last parts of dotted keys whose values are seconds
-    "interval", "deadline", "mtbi", "write", "provision", "restore", "notice", "scale",
-    "work", "max_lifetime", "snapshot", "persist", "setup", "response", "handling",
-    "step_time", "checkpoint_interval", "billing_granularity", "minimum_billed",
-    "emergency_write",
-}  # fmt: skip
 _NICE_MINUTES = (1, 2, 5, 10, 30, 60, 120, 240, 480, 1440, 2880, 5760)
-
-
-class PlotError(ScenarioError):
-    """Results that cannot give the asked-for figure: exit code 2 on the command line."""
-
-
-# --- labels ----------------------------------------------------------------------------
-
-
-def value_text(key: str, value: Any) -> str:
-    """A varied key's value for a person: durations as "30min", policies by name."""
-    if key == "policy.kind":
-        return POLICY_LABELS.get(str(value), str(value))
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if key.rsplit(".", 1)[-1] in _DURATION_KEYS:
-            return _duration(float(value))
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _duration(seconds: float) -> str:
-    """ "30min", "1.5h", "100h" (hours rather than days: deadlines read in hours), "never"."""
-    if math.isinf(seconds):
-        return "never"
-    if seconds < 3600:
-        return format_duration(seconds)
-    hours = seconds / 3600
-    return f"{hours:.3g}h" if hours < 100 else f"{hours:.0f}h"
-
-
-def point_label(values: Mapping[str, Any]) -> str:
-    """A legend entry for a group of rows: "Greedy, checkpoint every 30min"."""
-    parts = []
-    for key, value in values.items():
-        text = value_text(key, value)
-        if key == "policy.kind":
-            parts.append(text)
-        elif key == "checkpoint.interval":
-            parts.append(f"checkpoint every {text}")
-        elif key == "policy.deadline":
-            parts.append(f"deadline {text}")
-        else:
-            parts.append(f"{key} = {text}")
-    return ", ".join(parts)
-
-
-def varied(table: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
-    """The sweep keys that take more than one value in ``table`` (dotted columns)."""
-    return [c for c in table.columns if "." in c and c not in exclude and table[c].nunique() > 1]
-
-
-def _groups(table: pd.DataFrame, keys: list[str]) -> Iterator[tuple[dict[str, Any], pd.DataFrame]]:
-    """(key values, rows) for each combination of ``keys`` in order of first appearance."""
-    if not keys:
-        yield {}, table
-        return
-    for values, rows in table.groupby(keys, sort=False, dropna=False):
-        yield dict(zip(keys, values, strict=True)), rows
-
-
-def _axes(ax: Axes | None, size: tuple[float, float] = (9.0, 5.5)) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt  # only here: a figure that a notebook shows
-
-    return plt.subplots(figsize=size, layout="constrained")[1]
-
-
-def _need(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise PlotError(f"{what} needs the column(s) {', '.join(missing)}")
-
-
-def _legend_below(ax: Axes, handles: list[Any], columns: int = 2) -> None:
-    """The legend under the Axes and its x label (about 36 points down), outside the data."""
-    below = ax.transAxes + ScaledTranslation(0.0, -36 / 72, ax.figure.dpi_scale_trans)
-    ax.legend(
-        handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, 0.0),
-        bbox_transform=below,
-        ncols=columns,
-        frameon=False,
-        fontsize="small",
-    )
 
 
 # --- cost against checkpoint interval --------------------------------------------------
@@ -156,15 +60,15 @@ def interval(
     a twin axis, the on-demand cost, the simulated optimum, and where ``optimum`` (sweep's
     optimum.json) gives them, Young's, Daly's and the exact interval (REFERENCES.md §1)."""
     key = "checkpoint.interval"
-    _need(summary, [key, "cost_usd_mean", "wall_h_mean"], "the interval plot")
+    need_columns(summary, [key, "cost_usd_mean", "wall_h_mean"], "the interval plot")
     data = summary[np.isfinite(summary[key].astype(float))].sort_values(key, kind="stable")
     if data[key].nunique() < 2:
         raise PlotError("the interval plot needs a sweep over at least two checkpoint.interval")
-    ax = _axes(ax)
+    ax = new_axes(ax)
     twin = ax.twinx()
     handles: list[Any] = []
     for colour, (values, rows) in zip(
-        _colours(10), _groups(data, varied(data, [key])), strict=False
+        tab_colours(10), group_rows(data, varied(data, [key])), strict=False
     ):
         handles += _interval_series(ax, twin, rows, colour, point_label(values))
     handles += _on_demand_cost(ax, data)
@@ -175,7 +79,7 @@ def interval(
     twin.set_ylabel("mean wall time (h), dotted")
     ax.set_title("Cost against checkpoint interval")
     ax.grid(True, which="major", alpha=0.3)
-    _legend_below(ax, handles)
+    legend_below(ax, handles)
     return ax
 
 
@@ -238,16 +142,6 @@ def _minutes_axis(ax: Axes, minutes: np.ndarray) -> None:
     ax.set_xticklabels([format_duration(m * 60.0) for m in ticks])
 
 
-def _colour(i: int) -> Any:
-    from matplotlib import colormaps
-
-    return colormaps["tab10"](i % 10)
-
-
-def _colours(count: int) -> list[Any]:
-    return [_colour(i) for i in range(count)]
-
-
 # --- deadline risk ---------------------------------------------------------------------
 
 
@@ -271,15 +165,15 @@ def risk(summary: pd.DataFrame, *, ax: Axes | None = None, deadline_h: float | N
     """Mean cost against deadline miss probability, one series per policy (and interval)
     over the grid's other keys, on-demand as the zero-risk point (where it meets the
     deadline: ``policy.deadline`` column or ``deadline_h``), and the Pareto frontier."""
-    _need(summary, ["cost_usd_mean", "deadline_miss_prob"], "the risk plot")
+    need_columns(summary, ["cost_usd_mean", "deadline_miss_prob"], "the risk plot")
     data = summary.dropna(subset=["deadline_miss_prob"])
     if data.empty:
         raise PlotError("the risk plot needs a deadline: set policy.deadline")
-    ax = _axes(ax)
+    ax = new_axes(ax)
     series = _series_keys(data)
     rest = varied(data, series)
     handles: list[Any] = []
-    for i, (values, rows) in enumerate(_groups(data, series)):
+    for i, (values, rows) in enumerate(group_rows(data, series)):
         rows = rows.sort_values(rest, kind="stable") if rest else rows
         name = point_label(values) or point_label({"policy.kind": _policy(rows)})
         handles.append(
@@ -299,7 +193,7 @@ def risk(summary: pd.DataFrame, *, ax: Axes | None = None, deadline_h: float | N
     ax.set_ylabel("mean cost per run (USD)")
     ax.set_title(f"Cost against deadline risk{_deadline_note(data, deadline_h)}")
     ax.grid(True, alpha=0.3)
-    _legend_below(ax, handles)
+    legend_below(ax, handles)
     return ax
 
 
@@ -309,7 +203,7 @@ _MARKERS = "osD^vP*Xh<>"
 def _series_line(ax: Axes, i: int, x: Any, y: Any, name: str) -> Any:
     """Series i: its own colour and marker, markers shrinking so coinciding points all show."""
     marker, size = _MARKERS[i % len(_MARKERS)], max(4.0, 10.0 - 1.5 * i)
-    style: dict[str, Any] = {"color": _colour(i), "lw": 1, "zorder": 3 + i, "label": name}
+    style: dict[str, Any] = {"color": tab_colour(i), "lw": 1, "zorder": 3 + i, "label": name}
     (line,) = ax.plot(x, y, "-", marker=marker, ms=size, **style)
     return line
 
@@ -337,7 +231,7 @@ def _policy(rows: pd.DataFrame) -> str:
 def _deadline_note(data: pd.DataFrame, deadline_h: float | None) -> str:
     hours = _deadline_h(data, deadline_h)
     if hours.nunique() == 1 and math.isfinite(hours.iloc[0]):
-        return f" (deadline {_duration(hours.iloc[0] * 3600)})"
+        return f" (deadline {duration_text(hours.iloc[0] * 3600)})"
     return ""
 
 
@@ -373,17 +267,17 @@ def miss_vs_deadline(summary: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Deadline miss probability (Wilson 95% band) against the deadline, one line per policy
     (and interval), with the on-demand completion time marked."""
     key = "policy.deadline"
-    _need(summary, [key, "deadline_miss_prob"], "the miss-against-deadline plot")
+    need_columns(summary, [key, "deadline_miss_prob"], "the miss-against-deadline plot")
     data = summary.dropna(subset=["deadline_miss_prob"]).sort_values(key, kind="stable")
     if data[key].nunique() < 2:
         raise PlotError("the miss-against-deadline plot needs a sweep over policy.deadline")
-    ax = _axes(ax)
-    for i, (values, rows) in enumerate(_groups(data, _series_keys(data))):
+    ax = new_axes(ax)
+    for i, (values, rows) in enumerate(group_rows(data, _series_keys(data))):
         hours = rows[key].to_numpy(float) / 3600.0
         name = point_label(values) or point_label({"policy.kind": _policy(rows)})
         if {"deadline_miss_prob_ci95_low", "deadline_miss_prob_ci95_high"} <= set(rows.columns):
             low, high = rows["deadline_miss_prob_ci95_low"], rows["deadline_miss_prob_ci95_high"]
-            ax.fill_between(hours, 100 * low, 100 * high, color=_colour(i), alpha=0.12, lw=0)
+            ax.fill_between(hours, 100 * low, 100 * high, color=tab_colour(i), alpha=0.12, lw=0)
         _series_line(ax, i, hours, 100 * rows["deadline_miss_prob"], name)
     if "on_demand_wall_h" in data.columns:
         wall = float(data["on_demand_wall_h"].min())
@@ -411,13 +305,13 @@ def cdf(
     """Share of runs finished by each wall time, one step line per grid point (or per value
     of the ``by`` columns; at most 10, evenly chosen), against the on-demand time and the
     deadline.  A long tail is cut at the slowest line's 99th percentile, and says so."""
-    _need(runs, ["wall_h"], "the completion-time plot")
+    need_columns(runs, ["wall_h"], "the completion-time plot")
     keys = [by] if isinstance(by, str) else list(by) if by is not None else varied(runs)
-    groups = list(_groups(runs, keys))
+    groups = list(group_rows(runs, keys))
     shown = sorted({round(i) for i in np.linspace(0, len(groups) - 1, MAX_CDF_LINES)})
-    ax = _axes(ax)
+    ax = new_axes(ax)
     ramp = len(keys) == 1 and pd.api.types.is_numeric_dtype(runs[keys[0]]) and len(shown) > 3
-    colours = _ramp(len(shown)) if ramp else _colours(len(shown))
+    colours = _ramp(len(shown)) if ramp else tab_colours(len(shown))
     for colour, index in zip(colours, shown, strict=True):
         values, rows = groups[index]
         wall = np.sort(rows["wall_h"].to_numpy(float))
@@ -468,77 +362,6 @@ def _ramp(count: int) -> list[Any]:
 
 
 # --- one run ---------------------------------------------------------------------------
-
-
-def timeline(spans: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """One replication as a Gantt strip (``simulate.timeline``): work, checkpoints, lost work,
-    restore, waiting, idle; on-demand stretches hatched; interruptions marked above;
-    checkpoints also ticked in a lane below (most are too short to see at a run's scale)."""
-    _need(spans, ["start_h", "end_h", "kind"], "the timeline plot")
-    if spans.empty:
-        raise PlotError("the timeline plot needs at least one span")
-    ax = _axes(ax, (12.0, 3.2))
-    wall = float(spans["end_h"].max())
-    market = spans["market"] if "market" in spans.columns else pd.Series(None, index=spans.index)
-    hired = market.fillna("").eq("on_demand")
-    handles = [
-        _span_bars(ax, spans[spans["kind"] == kind], hired, kind, wall) for kind in SPAN_STYLE
-    ]
-    if hired.any():
-        label = "on an on-demand instance (hatched)"
-        handles.append(
-            Patch(facecolor="white", edgecolor="black", hatch=ON_DEMAND_HATCH, label=label)
-        )
-    stops = spans.loc[spans["kind"] == "interruption", "start_h"]
-    if not stops.empty:
-        ax.vlines(stops, 0.12, 0.8, color=INTERRUPTION_COLOUR, lw=1.0)
-        ax.plot(stops, [0.86] * len(stops), "v", color=INTERRUPTION_COLOUR, ms=8)
-        handles.append(
-            Line2D([], [], color=INTERRUPTION_COLOUR, marker="v", ls="-", label="interruption")
-        )
-    lost = float((spans["end_h"] - spans["start_h"])[spans["kind"] == "lost"].sum())
-    ax.set_xlim(0, wall * 1.01)
-    ax.set_ylim(0, 1.0)
-    ax.set_yticks([])
-    ax.set_xlabel("time since the start (h)")
-    ax.set_title(
-        f"One run: {len(stops)} interruption{'s' if len(stops) != 1 else ''}, "
-        f"{lost:.2f} h of work lost, finished at {wall:.2f} h"
-    )
-    _legend_below(ax, [h for h in handles if h is not None], columns=4)
-    return ax
-
-
-def _span_bars(ax: Axes, rows: pd.DataFrame, hired: pd.Series, kind: str, wall: float) -> Any:
-    """The spans of one kind on the strip (hatched on on-demand); its legend entry or None."""
-    if rows.empty:
-        return None
-    text, colour = SPAN_STYLE[kind]
-    thin = float((rows["end_h"] - rows["start_h"]).median()) < wall / 800
-    if kind == "checkpoint":
-        ax.vlines(rows["start_h"], 0.0, 0.07, color=colour, lw=0.8)
-        text += " (ticked below the strip)" if thin else " (also ticked below)"
-        if thin:  # under a pixel wide: drawn they would only alias into stray lines
-            return Patch(facecolor=colour, label=text)
-    on_demand = hired[rows.index]
-    for hatch, part in (("", rows[~on_demand]), (ON_DEMAND_HATCH, rows[on_demand])):
-        bars = _merged(part["start_h"].to_numpy(float), part["end_h"].to_numpy(float), wall / 800)
-        edge = "white" if hatch else "none"
-        ax.broken_barh(
-            bars, (0.12, 0.6), facecolors=colour, edgecolor=edge, hatch=hatch or None, lw=0
-        )
-    return Patch(facecolor=colour, label=text)
-
-
-def _merged(starts: np.ndarray, ends: np.ndarray, gap: float) -> list[tuple[float, float]]:
-    """(start, width) bars, neighbours less than ``gap`` apart joined: no hairline seams."""
-    bars: list[list[float]] = []
-    for start, end in zip(starts, ends, strict=True):
-        if bars and start - bars[-1][1] < gap:
-            bars[-1][1] = max(bars[-1][1], end)
-        else:
-            bars.append([start, end])
-    return [(start, end - start) for start, end in bars]
 
 
 # --- whole figures for `preemptsim plot` -------------------------------------------------

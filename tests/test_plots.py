@@ -1,6 +1,6 @@
-"""Figures (preemptsim/plots.py) and ``preemptsim plot``: each plot function, on a small real
-sweep, draws the artists a reader needs (checked on the Axes, not on pixels); the command
-line writes real PNG and SVG files and turns bad input into one line and exit code 2.
+"""Figures (preemptsim/plots.py, gantt.py) and ``preemptsim plot``: each plot function, on a
+small real sweep, draws the artists a reader needs (checked on the Axes, not on pixels); the
+command line writes real PNG and SVG files and turns bad input into one line and exit code 2.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
-from preemptsim import load_scenario, plots
+from preemptsim import gantt, load_scenario, plots
 from preemptsim.cli import main
+from preemptsim.plotbase import PlotError
 from preemptsim.scenario import Scenario
 from preemptsim.simulate import timeline
 from preemptsim.sweep import SweepResult, sweep
@@ -136,7 +137,7 @@ def test_interval_one_series_per_other_varied_key(scenario: Scenario) -> None:
 
 
 def test_interval_needs_an_interval_sweep(by_policy: SweepResult) -> None:
-    with pytest.raises(plots.PlotError, match=r"checkpoint\.interval"):
+    with pytest.raises(PlotError, match=r"checkpoint\.interval"):
         plots.interval(by_policy.summary, ax=axes())
 
 
@@ -204,7 +205,7 @@ def test_risk_of_an_interval_sweep_is_one_series_along_the_intervals(
 
 def test_risk_without_deadline_is_refused(by_interval: SweepResult) -> None:
     summary = by_interval.summary.assign(deadline_miss_prob=math.nan)
-    with pytest.raises(plots.PlotError, match="deadline"):
+    with pytest.raises(PlotError, match="deadline"):
         plots.risk(summary, ax=axes())
 
 
@@ -263,7 +264,7 @@ def test_cdf_of_a_single_run_table(scenario: Scenario) -> None:
 def test_timeline_strip_of_a_scripted_run(scenario: Scenario) -> None:
     scripted = scenario.with_values({"interruptions.model": "scripted", "interruptions.at": [3600]})
     spans = timeline(scripted, 0, 1)
-    ax = plots.timeline(spans, ax=axes())
+    ax = gantt.timeline(spans, ax=axes())
     # 30 min segments: 30 min of work, 2 min checkpoint, 28 min of work lost at 1 h.
     assert ax.get_title().startswith("One run: 1 interruption, 0.47 h of work lost")
     assert legend_texts(ax) == [
@@ -289,12 +290,12 @@ def test_timeline_hatches_on_demand() -> None:
             "market": ["spot", "spot", None, "on_demand", "on_demand"],
         }
     )
-    ax = plots.timeline(spans, ax=axes())
+    ax = gantt.timeline(spans, ax=axes())
     hatches = [c.get_hatch() for c in ax.collections if isinstance(c, PolyCollection)]
-    assert plots.ON_DEMAND_HATCH in hatches
+    assert gantt.ON_DEMAND_HATCH in hatches
     assert "on an on-demand instance (hatched)" in legend_texts(ax)
-    with pytest.raises(plots.PlotError, match="start_h"):
-        plots.timeline(spans.drop(columns="start_h"), ax=axes())
+    with pytest.raises(PlotError, match="start_h"):
+        gantt.timeline(spans.drop(columns="start_h"), ax=axes())
 
 
 def test_figures_for_the_command_line(by_interval: SweepResult, by_policy: SweepResult) -> None:
@@ -311,7 +312,7 @@ def test_figures_for_the_command_line(by_interval: SweepResult, by_policy: Sweep
     assert len(fig.axes[0].get_lines()) == 3 + 2
     assert plots.applicable(by_policy.summary, by_policy.runs) == ["risk", "cdf"]
     assert plots.applicable(by_interval.summary, None) == ["interval", "risk"]
-    with pytest.raises(plots.PlotError, match="timeline CSV"):
+    with pytest.raises(PlotError, match="timeline CSV"):
         plots.figure("timeline", summary=by_interval.summary)
 
 

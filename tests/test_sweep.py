@@ -4,7 +4,6 @@ forms of REFERENCES.md §1, identical results for every executor, and resuming a
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
@@ -19,10 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from preemptsim import analytic, load_scenario, simulate
+from preemptsim import analytic, executors, load_scenario, simulate
 from preemptsim.cli import main
+from preemptsim.grid import parse_values
 from preemptsim.scenario import Scenario, ScenarioError
-from preemptsim.sweep import SUMMARY_COLUMNS, parse_values, sweep
+from preemptsim.sweep import SUMMARY_COLUMNS, sweep
 
 SCENARIO_TOML = """\
 name = "sweep-test"
@@ -45,8 +45,6 @@ on_demand_usd_per_hour = 3.0
 deadline = "14h"
 """
 FINAL = ("summary.csv", "runs.parquet", "optimum.json", "manifest.json")
-
-sweep_module = importlib.import_module("preemptsim.sweep")  # the package exports the function
 
 
 @pytest.fixture
@@ -320,7 +318,7 @@ def test_unreachable_scheduler_is_exit_1_in_one_line(
     scenario_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("distributed")
-    monkeypatch.setattr(sweep_module, "CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 1)
     args = [scenario_file, "--vary", "checkpoint.interval=1h", "--reps", "5"]
     code, out, err = cli(capsys, *args, "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9")
     assert (code, out) == (1, "")
