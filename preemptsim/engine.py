@@ -188,6 +188,8 @@ class _Job:
     checkpoints: int = 0
     switched_at_s: float = math.nan
     next_stop_s: float = math.inf  # the next notice or take of the current lease
+    take_s: float = math.inf  # when the current lease is taken
+    phase_end_s: float = math.inf  # when the segment under way ends, if not interrupted
     process: simpy.Process | None = None
 
     def run(self) -> Generator[simpy.Event, object, None]:
@@ -282,6 +284,7 @@ class _Job:
             if guarded and self._leave(work_s + blocking_s):
                 return "on_demand" if self.market == "spot" else "spot"
             self.phase, self.phase_start_s, self.phase_work_s = "segment", env.now, work_s
+            self.phase_end_s = env.now + work_s + blocking_s
             yield env.timeout(work_s + blocking_s)
             self.progress_s = end_s
             if logging:
@@ -374,25 +377,33 @@ class _Job:
             + (self.plan.segments - 1 - segment) * self.plan.snapshot_s
         )
 
-    def _drain(self) -> Generator[simpy.Event, object, None]:
-        """After a notice: an emergency checkpoint of the work so far, then idle until taken."""
+    def _notice_helps(self) -> bool:
+        """Whether to act on a notice: only when the segment under way would not end before
+        the take and an emergency checkpoint would, saving work that is not yet durable.
+        Otherwise the job carries on as if there were no notice, so a notice never hurts."""
         now_s = self.env.now
-        if self.phase == "segment":
-            worked_s = min(now_s - self.phase_start_s, self.phase_work_s)
-            self._log(self.phase_start_s, self.phase_start_s + worked_s, "work")
-            self.checkpoint_s += now_s - self.phase_start_s - worked_s
-            self.progress_s += worked_s
-        elif self.phase == "restore":
-            self.restore_s += now_s - self.phase_start_s
-            self._log(self.phase_start_s, now_s, "restore")
+        if self.phase != "segment" or self.phase_end_s < self.take_s:
+            return False
+        worked_s = min(now_s - self.phase_start_s, self.phase_work_s)
+        saves = self.progress_s + worked_s > self.durable[0]
+        return saves and now_s + self.plan.emergency_write_s < self.take_s
+
+    def _drain(self) -> Generator[simpy.Event, object, None]:
+        """After a notice that helps: an emergency checkpoint of the work so far (any
+        checkpoint being written is abandoned for it), then idle until taken."""
+        now_s = self.env.now
+        worked_s = min(now_s - self.phase_start_s, self.phase_work_s)
+        self._log(self.phase_start_s, self.phase_start_s + worked_s, "work")
+        self._log(self.phase_start_s + worked_s, now_s, "checkpoint")
+        self.checkpoint_s += now_s - self.phase_start_s - worked_s
+        self.progress_s += worked_s
         self._settle(now_s)
-        if self.progress_s > self.durable[0]:
-            self._enter("checkpoint")
-            yield self.env.timeout(self.plan.emergency_write_s)
-            self.checkpoint_s += self.plan.emergency_write_s
-            self._log(self.phase_start_s, self.env.now, "checkpoint")
-            self.persist, self.durable = None, self._position()
-            self.checkpoints += 1
+        self._enter("checkpoint")
+        yield self.env.timeout(self.plan.emergency_write_s)
+        self.checkpoint_s += self.plan.emergency_write_s
+        self._log(self.phase_start_s, self.env.now, "checkpoint")
+        self.persist, self.durable = None, self._position()
+        self.checkpoints += 1
         self._enter("idle")
         yield self.env.event()  # never triggered: the instance is taken
 
@@ -406,13 +417,13 @@ class _Job:
 
     def _arm(self, start_s: float) -> None:
         """Schedule the notice and the take of the lease that starts now."""
-        self.next_stop_s = math.inf
+        self.next_stop_s = self.take_s = math.inf
         if self.market != "spot":
             return
         take_s = self.model.take_at(start_s)
         if math.isinf(take_s):
             return
-        self.next_stop_s = take_s
+        self.next_stop_s = self.take_s = take_s
         lease_no = self.lease_no
         if self.plan.on_notice:
             notice_s = max(take_s - self.plan.notice_s, start_s)
@@ -426,6 +437,8 @@ class _Job:
         event.callbacks.append(lambda _: self._interrupt(lease_no, cause))
 
     def _interrupt(self, lease_no: int, cause: str) -> None:
+        if cause == "notice" and not self._notice_helps():
+            return
         if lease_no == self.lease_no and self.process is not None and self.process.is_alive:
             self.process.interrupt(cause)
 

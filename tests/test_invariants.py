@@ -176,3 +176,24 @@ def test_same_seed_same_table_different_seed_differs() -> None:
         ignore_index=True,
     )
     pd.testing.assert_frame_equal(first, chunks.iloc[:200].reset_index(drop=True))
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    interval_h=st.floats(0.25, 3.0),
+    write_min=st.floats(0.5, 10.0),
+    notice_min=st.floats(0.1, 15.0),
+    mtbi_h=st.floats(1.0, 10.0),
+)
+def test_a_notice_never_makes_the_mean_worse(
+    interval_h: float, write_min: float, notice_min: float, mtbi_h: float
+) -> None:
+    reps = 200
+    assume(feasible(10, interval_h, write_min, mtbi_h))
+    quiet = poisson(10, interval_h, write_min, mtbi_h)
+    warned = quiet.with_values({"interruptions.notice": notice_min * 60})
+    diff = (
+        ps.simulate(warned, reps, seed=8, engine="simpy")["wall_h"]
+        - ps.simulate(quiet, reps, seed=8, engine="simpy")["wall_h"]
+    )
+    assert diff.mean() <= 4 * diff.std(ddof=1) / math.sqrt(reps) + 1e-9

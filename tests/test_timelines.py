@@ -91,16 +91,24 @@ def test_notice_long_enough_for_an_emergency_checkpoint() -> None:
     assert run["checkpoint_h"] == pytest.approx(3000 / 3600)
 
 
-def test_notice_too_short_for_the_emergency_checkpoint() -> None:
-    # Notice 300 s: the emergency checkpoint runs 10500-10800 and is cut by the take.  Work to
-    # the notice (2700 s) is lost and 300 s of checkpoint spent; the restart is as without
-    # notice: 42600.  Exactly 600 s of notice ends the checkpoint at the take: lost as well.
-    run = timeline(interruptions={**scripted(10800), "notice": 300})
-    assert run["wall_s"] == 42600
-    assert run["lost_work_h"] == pytest.approx(2700 / 3600)
-    assert run["checkpoint_h"] == pytest.approx(2700 / 3600)
-    tie = timeline(interruptions={**scripted(10800), "notice": 600})
-    assert tie["lost_work_h"] == pytest.approx(2400 / 3600)
+def test_notice_too_short_for_the_emergency_checkpoint_changes_nothing() -> None:
+    # Notice 300 s: an emergency checkpoint from 10500 would end at 11100, after the take at
+    # 10800, so the job carries on as without notice: 42600, 3000 s lost.  With exactly
+    # 600 s it would end at the take itself, which the take wins: the same.
+    for notice_s in (300, 600):
+        run = timeline(interruptions={**scripted(10800), "notice": notice_s})
+        assert run["wall_s"] == 42600
+        assert run["lost_work_h"] == pytest.approx(3000 / 3600)
+        assert run["checkpoint_h"] == pytest.approx(2400 / 3600)
+
+
+def test_notice_during_a_checkpoint_that_will_finish_lets_it_finish() -> None:
+    # Taken at 7830 with 120 s of notice (7710): segment 0's checkpoint (7200-7800) ends
+    # before the take, so it is kept and only 30 s of segment 1 are lost.  Wait -8130,
+    # restore -9030, segments 1-3 (3 x 7800) -32430, the last 7200 s: 39630, as without notice.
+    run = timeline(interruptions={**scripted(7830), "notice": 120})
+    assert run["wall_s"] == 39630
+    assert run["lost_work_h"] == pytest.approx(30 / 3600)
 
 
 def test_notice_ignored_when_on_notice_is_false() -> None:
