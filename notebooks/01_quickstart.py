@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt
 
 import preemptsim as ps
 from preemptsim import gantt, plots
-from preemptsim.outputs import format_summary
+from preemptsim.report import format_summary
 from preemptsim.simulate import timeline
 from preemptsim.sweep import sweep
 

@@ -25,6 +25,7 @@ from preemptsim.scenario import Delay, Scenario
 Market = Literal["spot", "on_demand"]
 Phase = Literal["restore", "segment", "checkpoint", "idle"]
 SOURCES = ("interruptions", "downtime", "restore")
+MAX_LEASES = 100_000  # a run that needs more has segments that (almost) never fit
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +207,11 @@ class _Job:
             following = yield from self._lease(first)
             if following is None:
                 return
+            if len(self.leases) >= MAX_LEASES:
+                raise RuntimeError(
+                    f"{self.plan.scenario.name}: no finish after {MAX_LEASES} instances: "
+                    "segments rarely fit between interruptions; checkpoint more often"
+                )
             market, first = following, False
 
     def _wait_for_spot(self, first: bool) -> Generator[simpy.Event, object, Market]:

@@ -377,7 +377,11 @@ def load_trace(path: str) -> Trace:
     """
     file = Path(path)
     if not file.is_file():
-        raise ScenarioError(f"interruptions.path: trace file not found: {file}")
+        raise ScenarioError(
+            f"interruptions.path: trace file not found: {file} (set it with --set "
+            "interruptions.path=FILE; shipped trace presets read ../shared/data/traces "
+            "beside a checkout of the repository)"
+        )
     try:
         text = file.read_text(encoding="utf-8")
         if not text.strip():

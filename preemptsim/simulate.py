@@ -11,7 +11,8 @@ import pandas as pd
 from preemptsim import billing, fast
 from preemptsim.engine import Plan, RunRecord, run_once
 from preemptsim.interruptions import Trace
-from preemptsim.scenario import Scenario, load_trace
+from preemptsim.scenario import Scenario, ScenarioError, load_trace
+from preemptsim.units import format_duration
 
 COLUMNS = (
     "rep",
@@ -91,12 +92,40 @@ def simulate(
     run the scenario), or "auto": fast wherever it can, SimPy elsewhere (traces, deadline
     policies).  The two draw different random numbers from the same distributions.
     """
+    check_can_finish(scenario)
     if fast.applies(scenario, engine):
         columns = fast.columns(scenario, reps, seed, first_rep=first_rep)
         return pd.DataFrame({name: columns[name] for name in COLUMNS})
     plan = Plan.of(scenario, trace=trace_of(scenario))
     reps_range = range(first_rep, first_rep + reps)
     return table([row(i, run_once(plan, seed, i), scenario) for i in reps_range])
+
+
+TRIES_LIMIT = 1e4  # expected tries of one segment beyond which a job "never" finishes
+
+
+def check_can_finish(scenario: Scenario) -> None:
+    """Refuse, with one line naming the key, a job that could never or practically never
+    finish: segments longer than an instance lives, or (Poisson) needing over 10⁴ tries."""
+    spec, checkpoint = scenario.interruptions, scenario.checkpoint
+    segment_s = min(checkpoint.interval, scenario.job.work_s) + checkpoint.write
+    needs_s = segment_s + scenario.restart.restore.mean_s
+    if spec.max_lifetime is not None and needs_s >= spec.max_lifetime:
+        raise ScenarioError(
+            f"interruptions.max_lifetime: an instance lives {format_duration(spec.max_lifetime)}"
+            f", less than a segment with its checkpoint and restore "
+            f"({format_duration(needs_s)}): the job can never finish; checkpoint more often"
+        )
+    if spec.model != "poisson" or scenario.policy.kind == "on_demand":
+        return
+    rate = spec.rate_per_s * scenario.job.instances
+    tries = math.exp(min(rate * needs_s, 700.0))
+    if tries > TRIES_LIMIT:
+        raise ScenarioError(
+            f"checkpoint.interval: with an interruption every {format_duration(1 / rate)} on "
+            f"average, a segment of {format_duration(segment_s)} needs about {tries:.0e} tries: "
+            f"the job would practically never finish; checkpoint more often"
+        )
 
 
 def timeline(scenario: Scenario, rep: int = 0, seed: int = 1) -> pd.DataFrame:

@@ -155,3 +155,11 @@ def test_restart_on_a_tick_start_reached_through_the_offset() -> None:
     )
     run = ps.simulate(sc, reps=1, seed=1, first_rep=129).iloc[0]
     assert run["wall_h"] > 48
+
+
+def test_a_trace_whose_gaps_no_segment_fits_stops_with_one_line(tmp_path: Path) -> None:
+    # Capacity for one hour in two: a 2 h segment can never finish.
+    path = write_trace(tmp_path, [0, 1] * 8)
+    sc = scenario(interruptions={"model": "trace", "path": path})
+    with pytest.raises(RuntimeError, match="no finish after 100000 instances"):
+        ps.simulate(sc, reps=1)
