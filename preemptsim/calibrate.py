@@ -130,7 +130,8 @@ def apply_timings(data: Mapping[str, Any], times: Mapping[str, float]) -> dict[s
     if isinstance(job, dict) and "steps" in job:
         job["step_time"] = times["step_time_s"]
     if isinstance(ckpt, dict):
-        if ckpt.get("mode") == "async":
+        if ckpt.get("mode") == "async":  # the measured snapshot and persist replace a write
+            ckpt.pop("write", None)
             ckpt.update(snapshot=times["snapshot_s"], persist=times["persist_s"])
         else:
             ckpt["write"] = times["write_s"]

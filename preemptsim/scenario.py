@@ -65,6 +65,18 @@ NonNegSeconds = Annotated[float, _duration("nonnegative")]
 IntervalSeconds = Annotated[float, Field(allow_inf_nan=True), _duration("interval")]
 SizeGB = Annotated[float, BeforeValidator(_size)]
 Usd = Annotated[float, Field(ge=0)]
+
+
+def _percent(value: object) -> object:
+    """``"15%"`` as 0.15; an AWS advisor bucket (``"5-10%"``) or a number passes through."""
+    if isinstance(value, str) and value not in ADVISOR_BUCKETS and value.endswith("%"):
+        try:
+            return float(value[:-1]) / 100.0
+        except ValueError:
+            pass
+    return value
+
+
 Probability = Annotated[float, Field(gt=0, lt=1)]
 
 
@@ -101,6 +113,9 @@ class Delay(_Table):
         for key in needs:
             if getattr(self, key) is None:
                 raise ValueError(f"{key}: required by the {self.dist} distribution")
+        for key in set(type(self).model_fields) - {"dist", *needs}:
+            if getattr(self, key) is not None:
+                raise ValueError(f"{key}: not a parameter of the {self.dist} distribution")
         if self.dist == "uniform" and self.high < self.low:  # type: ignore[operator]
             raise ValueError("high: must be at least low")
         return self
@@ -134,7 +149,7 @@ class Job(_Table):
     @model_validator(mode="after")
     def _work_given(self) -> Self:
         by_steps = self.steps is not None and self.step_time is not None
-        if (self.work is None) == (not by_steps):
+        if (self.work is None) == (not by_steps) or (self.work and self.steps):
             raise ValueError("work: give either work or both steps and step_time")
         return self
 
@@ -155,6 +170,16 @@ class Checkpoint(_Table):
     on_notice: bool | None = None
     emergency_write: NonNegSeconds | None = None
 
+    @model_validator(mode="after")
+    def _mode_keys(self) -> Self:
+        if self.mode == "async" and self.write > 0:
+            raise ValueError("write: async mode takes snapshot and persist instead")
+        if self.mode == "async" and self.snapshot + self.persist == 0:
+            raise ValueError("snapshot: async mode needs snapshot and persist")
+        if self.mode == "sync" and self.snapshot + self.persist > 0:
+            raise ValueError('snapshot: snapshot and persist are for mode = "async"')
+        return self
+
 
 class Restart(_Table):
     provision: Delay = Delay(value=0.0)
@@ -168,7 +193,10 @@ class Interruptions(_Table):
     model: Literal["none", "poisson", "weibull", "hourly", "trace", "scripted"] = "none"
     mtbi: Seconds | None = None
     rate_per_hour: Annotated[float, Field(gt=0)] | list[Annotated[float, Field(ge=0)]] | None = None
-    monthly_probability: Probability | Literal[tuple(ADVISOR_BUCKETS)] | None = None  # type: ignore[valid-type]
+    monthly_probability: Annotated[
+        Probability | Literal[tuple(ADVISOR_BUCKETS)] | None,  # type: ignore[valid-type]
+        BeforeValidator(_percent),
+    ] = None
     notice: NonNegSeconds = 0.0
     shape: Annotated[float, Field(gt=0)] | None = None
     scale: Seconds | None = None
@@ -305,11 +333,13 @@ def _expected_keys(loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields)
 
 
+_KEY = re.compile(r"[a-z_][a-z0-9_]*")
 _INNER_KEY = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*): ")
 
 
 def _message(error: Mapping[str, Any]) -> str:
-    loc = tuple(p for p in error["loc"] if isinstance(p, str) and "[" not in p)
+    # Keys only: pydantic adds the names of union members ("constrained-float", ...).
+    loc = tuple(p for p in error["loc"] if isinstance(p, str) and _KEY.fullmatch(p))
     key = ".".join(loc) or "scenario"
     kind, msg = error["type"], str(error["msg"]).removeprefix("Value error, ")
     if kind == "extra_forbidden":
@@ -330,7 +360,9 @@ def _validate(data: Mapping[str, Any]) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_message(exc.errors()[0])) from None
+        errors = exc.errors()  # an unknown key first: it explains a "missing" one (a typo)
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        raise ScenarioError(_message(first)) from None
 
 
 def _calibrated(data: Mapping[str, Any]) -> Mapping[str, Any]:

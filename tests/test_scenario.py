@@ -115,6 +115,20 @@ BAD = [
     ),
     ({"interruptions": {"model": "trace"}}, r"^interruptions\.path: trace needs the path"),
     ({"job": {"work": None}}, r"^job\.work: give either work or both steps and step_time"),
+    ({"job": {"steps": 10, "step_time": "1s"}}, r"^job\.work: give either work or both steps"),
+    ({"checkpoint": {"mode": "async"}}, r"^checkpoint\.write: async mode takes snapshot"),
+    (
+        {"checkpoint": {"mode": "async", "write": 0}},
+        r"^checkpoint\.snapshot: async mode needs snapshot and persist",
+    ),
+    (
+        {"restart": {"provision": {"dist": "uniform", "low": 1, "high": 5, "median": 3}}},
+        r"^restart\.provision\.median: not a parameter of the uniform distribution",
+    ),
+    (
+        {"interruptions": {"model": "poisson", "monthly_probability": "15 percent"}},
+        r"^interruptions\.monthly_probability: input should be a valid number",
+    ),
 ]
 
 
@@ -123,6 +137,19 @@ def test_errors_name_the_key(tables: dict[str, dict[str, object]], message: str)
     with pytest.raises(ScenarioError, match=message) as caught:
         scenario(**tables)
     assert "\n" not in str(caught.value)
+
+
+def test_percent_and_unknown_table_before_missing_one() -> None:
+    sc = scenario(interruptions={"model": "poisson", "monthly_probability": "15%"})
+    assert sc.interruptions.monthly_probability == pytest.approx(0.15)
+    data = {
+        "name": "x",
+        "job": {"work": "1h"},
+        "checkpoints": {"interval": "1h"},
+        "pricing": {"spot_usd_per_hour": 1, "on_demand_usd_per_hour": 2},
+    }
+    with pytest.raises(ScenarioError, match=r"^checkpoints: unknown key; expected one of"):
+        load_scenario(data)
 
 
 def test_missing_table_and_file_and_bad_toml(tmp_path: Path) -> None:
