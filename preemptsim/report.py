@@ -80,15 +80,21 @@ def _trio(stats: dict[str, float], fmt: str) -> str:
 
 
 def format_summary(summary: dict[str, Any], scenario: Scenario) -> str:
-    """The spot-against-on-demand table that ``preemptsim run`` prints."""
+    """The table that ``preemptsim run`` prints: the policy's runs against on-demand."""
     on_demand = summary["on_demand"]
     policy = scenario.policy.kind.replace("_", "-")
+    interval_s = scenario.checkpoint.interval
+    cadence = (
+        "no checkpoints"
+        if math.isinf(interval_s)
+        else f"checkpoint every {format_duration(interval_s)} of work"
+    )
+    name = "spot" if policy == "spot" else policy
     lines = [
         f"{summary['scenario']}: {scenario.description}",
-        f"{summary['reps']} replications, seed {summary['seed']}, policy {policy}, "
-        f"checkpoint every {format_duration(scenario.checkpoint.interval)} of work",
+        f"{summary['reps']} replications, seed {summary['seed']}, policy {policy}, {cadence}",
         "",
-        f"{'':22s}{'spot: mean / p50 / p95':>30s}{'on-demand':>14s}",
+        f"{'':22s}{name + ': mean / p50 / p95':>30s}{'on-demand':>14s}",
         f"{'wall time (h)':22s}{_trio(summary['wall_h'], '.2f'):>30s}{on_demand['wall_h']:>14.2f}",
         f"{'cost (USD)':22s}{_trio(summary['cost_usd'], ',.2f'):>30s}"
         f"{on_demand['cost_usd']:>14,.2f}",
@@ -98,17 +104,17 @@ def format_summary(summary: dict[str, Any], scenario: Scenario) -> str:
         f"{on_demand['wall_h'] * scenario.job.instances:>14.2f}",
     ]
     miss = summary["deadline_miss_prob"]
-    if miss is not None:
-        deadline = format_duration(scenario.policy.deadline or 0.0)
+    deadline_s = scenario.policy.deadline
+    if miss is not None and deadline_s is not None:
         low, high = miss["ci95"]
-        met = "met" if on_demand["wall_h"] * 3600 <= (scenario.policy.deadline or 0) else "missed"
+        met = "met" if on_demand["wall_h"] * 3600 <= deadline_s else "missed"
         risk = f"{miss['value']:.1%} [{low:.1%}, {high:.1%}]"
-        lines.append(f"{'deadline miss (' + deadline + ')':22s}{risk:>30s}{met:>14s}")
-    savings = summary["savings_vs_on_demand"]
+        lines.append(f"{f'deadline miss ({deadline_s / 3600:g}h)':22s}{risk:>30s}{met:>14s}")
+    savings = round(summary["savings_vs_on_demand"], 3)
     word = "saves" if savings >= 0 else "costs"
     lines += [
         "",
-        f"spot {word} {abs(savings):.1%} against on-demand "
+        f"{name} {word} {abs(savings):.1%} against on-demand "
         f"(${summary['cost_usd']['mean']:,.2f} vs ${on_demand['cost_usd']:,.2f} mean cost), "
         f"and takes {summary['wall_h']['mean'] / on_demand['wall_h']:.2f}x as long on average.",
     ]
