@@ -17,7 +17,7 @@ from typing import Any, TypeAlias
 
 import pandas as pd
 
-from preemptsim import calibrate, outputs, report
+from preemptsim import calibrate, fast, outputs, report
 from preemptsim.grid import parse_values
 from preemptsim.scenario import Scenario, ScenarioError, load_scenario
 from preemptsim.simulate import simulate, summarize, timeline
@@ -25,6 +25,9 @@ from preemptsim.sweep import DEFAULT_CHUNK_REPS, sweep
 
 DEFAULT_PRESET = "runpod-a6000-lora-7b"
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+DEBUG_HELP = "show the traceback of an error"
 
 
 class UsageError(Exception):
@@ -75,24 +78,39 @@ def load(args: argparse.Namespace) -> Scenario:
     return scenario.with_values({k: parse_value(v) for k, v in overrides.items()})
 
 
-def simulate_with_progress(scenario: Scenario, reps: int, seed: int) -> pd.DataFrame:
+def simulate_with_progress(
+    scenario: Scenario, reps: int, seed: int, engine: fast.Engine = "auto"
+) -> pd.DataFrame:
     """``simulate`` in chunks, with a progress bar when stderr is a terminal."""
-    chunk = 250
+    chunk = 250 if engine == "simpy" or fast.unsupported(scenario) else 50_000
     if not sys.stderr.isatty() or reps <= chunk:
-        return simulate(scenario, reps, seed)
+        return simulate(scenario, reps, seed, engine=engine)
     from tqdm import tqdm
 
     parts = []
     with tqdm(total=reps, unit="run", desc=scenario.name, leave=False) as bar:
         for first in range(0, reps, chunk):
-            parts.append(simulate(scenario, min(chunk, reps - first), seed, first_rep=first))
+            count = min(chunk, reps - first)
+            parts.append(simulate(scenario, count, seed, first_rep=first, engine=engine))
             bar.update(len(parts[-1]))
     return pd.concat(parts, ignore_index=True)
 
 
+def check_out(out: Path, force: bool) -> None:
+    """A run's --out: a new or empty folder, or one that --force lets us overwrite."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise UsageError(f"--out {out}: exists and is not empty; add --force to overwrite")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = load(args)
-    runs = simulate_with_progress(scenario, args.reps, args.seed)
+    if args.engine == "fast" and (reason := fast.unsupported(scenario)):
+        raise UsageError(f"--engine fast cannot run this scenario: {reason}")
+    if args.out:
+        check_out(Path(args.out), args.force)
+    runs = simulate_with_progress(scenario, args.reps, args.seed, args.engine)
     summary = summarize(runs, scenario, seed=args.seed)
     if args.out:
         outputs.write_run(Path(args.out), runs, summary, scenario)
@@ -121,9 +139,18 @@ def add_run(commands: Subparsers) -> None:
     )
     run.add_argument("--reps", type=int, default=2000, help="replications (default 2000)")
     run.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    run.add_argument(
+        "--engine",
+        choices=("auto", "simpy", "fast"),
+        default="auto",
+        help="auto (default): the vectorised engine wherever it applies, SimPy elsewhere",
+    )
     run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario key")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
-    run.add_argument("--out", metavar="DIR", help="write runs.parquet, runs.csv, summary.json")
+    run.add_argument(
+        "--out", metavar="DIR", help="write runs.parquet, runs.csv, summary.json, scenario.json"
+    )
+    run.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
     run.add_argument(
         "--timeline",
         metavar="FILE",
@@ -324,10 +351,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Should this GPU job run on spot? Cost, completion time and deadline "
         "risk of checkpointed jobs on preemptible instances, against on-demand.",
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (add_run, add_sweep, add_plot, add_presets, add_probe, add_calibrate):
         add(commands)
+    for name, command in commands.choices.items():
+        if name != "probe":  # probe passes every option on to probe.py
+            command.add_argument(
+                "--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP
+            )
     return parser
 
 
@@ -342,22 +374,35 @@ def _errors(debug: bool) -> Iterator[list[int]]:
             raise
         print(f"preemptsim: error: {exc}", file=sys.stderr)
         code[0] = 2
+    except BrokenPipeError:  # output piped into a command that stopped reading (head)
+        sys.stderr.close()
+        code[0] = 0
     except (OSError, RuntimeError, ValueError) as exc:
         if debug:
             raise
         print(f"preemptsim: error: {exc}", file=sys.stderr)
         code[0] = 1
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("preemptsim: interrupted", file=sys.stderr)
+        code[0] = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "reps", 1) < 1:
-        parser.error("--reps must be at least 1")
+    args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
-    with _errors(args.debug) as code:
+    with _errors(getattr(args, "debug", False)) as code:
+        check_counts(args)
         code[0] = func(args)
     return code[0]
+
+
+def check_counts(args: argparse.Namespace) -> None:
+    if getattr(args, "reps", 1) < 1:
+        raise UsageError(f"--reps: must be at least 1, got {args.reps}")
+    if getattr(args, "seed", 0) < 0:
+        raise UsageError(f"--seed: must be a non-negative integer, got {args.seed}")
 
 
 if __name__ == "__main__":

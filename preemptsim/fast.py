@@ -1,19 +1,20 @@
 """A vectorised engine: many replications of one scenario at once, in NumPy (DESIGN.md §1).
 
-The SimPy engine (engine.py) runs one replication at a time, one event per segment.  Here
-every replication still running advances together, one lease at a time ("attempts" in
-lockstep arrays), and a lease's segments are summed in closed form: how many whole segments
-end before the instance is taken.  So the cost is per interruption, not per segment, and
-it is spread over arrays of replications.  The semantics are the SimPy engine's: the fixed
-checkpoint grid, ties to the interruption, the notice and its emergency checkpoint, async
-persists, restore after every interruption, billing per lease; on scripted interruption
-times both engines give the same rows (tests/test_fast.py).
+The SimPy engine (engine.py) runs one replication at a time.  Here every replication still
+running advances together, one lease at a time (an "attempt", in lockstep arrays), and a
+lease's segments are summed in closed form: how many whole segments end before the
+instance is taken.  So the cost is per interruption, spread over arrays of replications.
+The semantics are the SimPy engine's: the fixed checkpoint grid, ties to the interruption,
+the notice and its emergency checkpoint, async persists, restore after every interruption,
+billing per lease; on scripted interruptions both engines give the same rows
+(tests/test_fast.py).  It runs the spot and on-demand policies with every interruption
+model but traces; ``unsupported`` names what it cannot run.
 
 Random numbers are counter-based: draw i of source s (interruptions, downtime, restore) of
 replication r is output i of a SplitMix64 stream (Steele, Lea, Flood, OOPSLA 2014) whose
-state is keyed by (seed, s, r).  A replication's rows do not depend on which others share
-its call, so any split of the replications gives the same rows (DESIGN.md §5); they are not
-the SimPy engine's numbers, only the same distributions.
+state is keyed by (seed, s, r).  A replication's row does not depend on which others share
+its call, so any split of the replications gives the same rows (DESIGN.md §5).  They are
+not the SimPy engine's numbers, only the same distributions.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -37,9 +38,10 @@ F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]  # noqa: E741
 B = npt.NDArray[np.bool_]
 U = npt.NDArray[np.uint64]
+Tallies = dict[str, npt.NDArray[Any]]
 
-BLOCK = 1 << 17  # replications per block: bounds memory, any split gives the same rows
-MAX_ATTEMPTS = 1_000_000  # leases per run before giving up: the job would never finish
+BLOCK = 1 << 14  # replications per block: fits the caches; any split gives the same rows
+MAX_ATTEMPTS = 1_000_000  # leases per run before giving up (livelocks are caught sooner)
 _GAMMA, _MASK = 0x9E3779B97F4A7C15, (1 << 64) - 1
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
@@ -89,26 +91,33 @@ def _delay(delay: Delay, uniform: Callable[[], F]) -> F | float:
         case "fixed":
             return float(delay.value)  # type: ignore[arg-type]
         case "lognormal":
-            return delay.median * np.exp(delay.sigma * ndtri(uniform()))  # type: ignore[no-any-return,operator]
+            return delay.median * np.exp(delay.sigma * ndtri(uniform()))  # type: ignore[no-any-return]
         case "uniform":
-            return delay.low + (delay.high - delay.low) * uniform()  # type: ignore[no-any-return,operator]
+            return delay.low + (delay.high - delay.low) * uniform()  # type: ignore[operator]
         case "exponential":
-            return -delay.mean * np.log(uniform())  # type: ignore[no-any-return,operator]
+            return -delay.mean * np.log(uniform())  # type: ignore[operator]
     values = np.asarray(delay.values, dtype=np.float64)
-    index = np.minimum((uniform() * len(values)).astype(np.int64), len(values) - 1)
-    return values[index]
+    return values[np.minimum((uniform() * len(values)).astype(np.int64), len(values) - 1)]
+
+
+def _least(delay: Delay) -> float:
+    """The least value ``delay`` can take, in seconds."""
+    match delay.dist:
+        case "fixed":
+            return float(delay.value)  # type: ignore[arg-type]
+        case "uniform":
+            return float(delay.low)  # type: ignore[arg-type]
+        case "empirical":
+            return float(min(delay.values))  # type: ignore[arg-type]
+    return 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class _Takes:
-    """When a (gang of) instance(s) started at ``start`` is taken (interruptions.py, vectorised)."""
+    """When a (gang of) instance(s) started at ``start`` is taken (interruptions.py)."""
 
     spec: Interruptions
     instances: int
-
-    @property
-    def random(self) -> bool:
-        return self.spec.model in ("poisson", "weibull", "hourly")
 
     def at(self, start: F, uniform: Callable[[], F]) -> F:
         take = self._base(start, uniform)
@@ -120,7 +129,7 @@ class _Takes:
         spec, n = self.spec, self.instances
         match spec.model:
             case "poisson":
-                return start + -np.log(uniform()) / (spec.rate_per_s * n)  # type: ignore[no-any-return]
+                return start + -np.log(uniform()) / (spec.rate_per_s * n)
             case "weibull":
                 scale_s = spec.scale * n ** (-1.0 / spec.shape)  # type: ignore[operator]
                 return start + scale_s * (-np.log(uniform())) ** (1.0 / spec.shape)  # type: ignore[no-any-return,operator]
@@ -133,8 +142,8 @@ class _Takes:
 
 
 def _hourly(start: F, hazard: F, rate_per_hour: list[float], instances: int) -> F:
-    """Invert the cumulative hazard of an hour-of-day rate (t = 0 is midnight): the first
-    moment after ``start`` at which ``hazard`` has accrued; inf past a year (as Hourly)."""
+    """The moment after ``start`` at which ``hazard`` has accrued under an hour-of-day rate
+    (t = 0 is midnight), by inverting the cumulative hazard; inf past a year, as Hourly."""
     rates = np.asarray(rate_per_hour, dtype=np.float64) * instances / 3600.0
     cum = np.concatenate(([0.0], np.cumsum(rates * 3600.0)))
     day = cum[-1]
@@ -156,10 +165,9 @@ def _hourly(start: F, hazard: F, rate_per_hour: list[float], instances: int) -> 
 class _Shape:
     """A plan's numbers (seconds) as the closed forms use them.
 
-    A lease's work phases: phase 0 finishes the durable point's segment, each later one is
-    a whole segment; every phase but the job's last ends in a blocking wait and snapshot.
-    A middle phase lasts ``period`` = τ + ``blocking`` (waiting for the last persist if it
-    outlasts τ, then the snapshot).
+    A lease works in phases: phase 0 finishes the segment of the durable point, each later
+    one is a whole segment; every phase but the job's last ends in a blocking wait for the
+    last persist (where it outlasts τ) and a snapshot, so a middle phase lasts ``period``.
     """
 
     work: float
@@ -167,33 +175,24 @@ class _Shape:
     segments: int
     snapshot: float
     persist: float
-    blocking: float
+    blocking: float  # of a middle phase
     period: float
     last_work: float
     emergency: float
     notice: float
-    on_notice: bool
+    notices: bool  # whether a notice can start an emergency checkpoint
     ephemeral: bool
 
     @classmethod
     def of(cls, plan: Plan) -> _Shape:
-        n = plan.segments
-        tau = plan.interval_s if n > 1 else plan.work_s  # one segment: τ is never used
+        n, work = plan.segments, plan.work_s
+        tau = plan.interval_s if n > 1 else work  # one segment: τ is never used
         blocking = (max(plan.persist_s, tau) - tau) + plan.snapshot_s
-        return cls(
-            work=plan.work_s,
-            tau=tau,
-            segments=n,
-            snapshot=plan.snapshot_s,
-            persist=plan.persist_s,
-            blocking=blocking,
-            period=tau + blocking,
-            last_work=plan.work_s - (n - 1) * tau,
-            emergency=plan.emergency_write_s,
-            notice=plan.notice_s,
-            on_notice=plan.on_notice,
-            ephemeral=plan.scenario.checkpoint.storage == "ephemeral",
-        )
+        ephemeral = plan.scenario.checkpoint.storage == "ephemeral"
+        notices = plan.on_notice and plan.notice_s > 0
+        return cls(work, tau, n, plan.snapshot_s, plan.persist_s, blocking, tau + blocking,
+                   work - (n - 1) * tau, plan.emergency_write_s, plan.notice_s, notices,
+                   ephemeral)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -209,20 +208,16 @@ class _Runs:
     checkpoint: F
     idle: F
     lost: F
+    billed: F  # instance-seconds billed (× instances)
     interruptions: I
     checkpoints: I
-    spot_s: F
-    on_demand_s: F
-    compute_usd: F
 
     @classmethod
     def start(cls, count: int) -> _Runs:
-        zeros = [np.zeros(count) for _ in range(14)]
-        runs = cls(*zeros)
-        for name in ("row", "segment", "interruptions", "checkpoints"):
-            setattr(runs, name, np.zeros(count, dtype=np.int64))
-        runs.row = np.arange(count, dtype=np.int64)
-        return runs
+        ints = ("row", "segment", "interruptions", "checkpoints")
+        zeros: Tallies = {f.name: np.zeros(count, np.int64 if f.name in ints else np.float64)
+                          for f in fields(cls)}  # fmt: skip
+        return cls(**zeros | {"row": np.arange(count, dtype=np.int64)})
 
     def keep(self, mask: B) -> _Runs:
         return _Runs(*(getattr(self, f.name)[mask] for f in fields(self)))
@@ -230,14 +225,14 @@ class _Runs:
 
 @dataclass(slots=True)
 class _Lease:
-    """One lease of every running replication: starts at ``t``, works from ``t0``."""
+    """One lease of every running replication: held from ``t``, working from ``t0``."""
 
     shape: _Shape
     t: F
     t0: F
     progress: F
     segment: I
-    last: I  # index of the job's last phase in this lease (J)
+    last: I  # the phase of the job's last segment (J)
     first_work: F
     first_end: F
     finish: F
@@ -246,20 +241,20 @@ class _Lease:
     def of(cls, shape: _Shape, runs: _Runs, t: F, t0: F) -> _Lease:
         last = shape.segments - 1 - runs.segment
         only = last == 0
-        end = np.where(only, shape.work, (runs.segment + 1) * shape.tau)
-        first_work = end - runs.progress
+        first_work = np.where(only, shape.work, (runs.segment + 1) * shape.tau) - runs.progress
         first_end = t0 + (first_work + np.where(only, 0.0, shape.snapshot))
         later = first_end + (last - 1) * shape.period + shape.last_work
         return cls(shape, t, t0, runs.progress, runs.segment, last, first_work, first_end,
                    np.where(only, first_end, later))  # fmt: skip
 
     def blocking_before(self, phase: I) -> F:
-        """Blocking time of the phases before ``phase`` (all of them complete)."""
+        """Blocking time of the phases before ``phase``, all complete."""
         s = self.shape
         return np.where(phase >= 1, s.snapshot + (phase - 1) * s.blocking, 0.0)
 
     def phase_at(self, x: F) -> I:
-        """The phase under way at ``x`` (t0 < x ≤ finish); a phase ending at x is under way."""
+        """The phase under way at ``x`` (t0 < x ≤ finish); a phase ending at ``x`` still is:
+        the interruption wins the tie."""
         s = self.shape
         m = np.ceil(np.maximum(x - self.first_end, 0.0) / s.period).astype(np.int64) - 1
         m = np.maximum(np.minimum(m, self.last - 1), 0)
@@ -270,36 +265,36 @@ class _Lease:
 
 @dataclass(slots=True)
 class _Stop:
-    """Where a lease stands at moment ``x`` (a notice or a take) in phase ``phase``."""
+    """Where each lease stands at moment ``x`` (its notice or take)."""
 
     in_restore: B
     phase: I
     phase_start: F
-    worked: F
-    blocked: F
+    blocked: F  # time into the phase's blocking wait and snapshot
+    base: F  # progress at the phase's start
     progress: F
 
     @classmethod
     def at(cls, lease: _Lease, x: F) -> _Stop:
-        s = lease.shape
+        s, j = lease.shape, lease.phase_at(x)
         in_restore = x <= lease.t0
-        j = lease.phase_at(x)
         start = np.where(j == 0, lease.t0, lease.first_end + (j - 1) * s.period)
         work = np.where(j == 0, lease.first_work, np.where(j == lease.last, s.last_work, s.tau))
         elapsed = np.where(in_restore, 0.0, x - start)
         worked = np.minimum(elapsed, work)
         base = np.where(j == 0, lease.progress, (lease.segment + j) * s.tau)
-        progress = np.where(in_restore, lease.progress, base + worked)
-        return cls(in_restore, j, start, worked, elapsed - worked, progress)
+        return cls(in_restore, j, start, elapsed - worked, base, base + worked)
 
     def durable(self, lease: _Lease, y: F) -> tuple[F, I, I]:
         """Durable progress, its segment, and checkpoints made durable in this lease, as
         settled at ``y``: phase j's snapshot settled persists 0..j-2, and persist j-1 is
-        durable if it ended before ``y``."""
+        durable if it ended before ``y`` (a sync checkpoint at once)."""
         s, j, k = lease.shape, self.phase, lease.segment
+        if s.persist == 0:
+            return self.base, k + j, j
         settled = (j >= 1) & (self.phase_start + s.persist < y)
         before = np.where(j <= 1, lease.progress, (k + j - 1) * s.tau)
-        progress = np.where(settled, (k + j) * s.tau, before)
+        progress = np.where(settled, self.base, before)
         segment = np.where(settled, k + j, k + np.maximum(j - 1, 0))
         return progress, segment, np.maximum(j - 1, 0) + settled
 
@@ -310,166 +305,202 @@ class _Context:
     shape: _Shape
     takes: _Takes
     streams: _Streams
-    granularity: float
-    minimum: float
-    instances: int
-    spot_usd: float
-    on_demand_usd: float
     on_demand: bool  # policy.kind = "on_demand": one on-demand lease, never taken
 
 
 def _begin(ctx: _Context, runs: _Runs, attempt: int) -> tuple[F, F | float]:
-    """Downtime before this lease (none before the first), then its start and restore."""
-    restart = ctx.plan.scenario.restart
+    """Downtime before this lease (none before the first); its start and its restore."""
+    scenario = ctx.plan.scenario
     if attempt == 0:
-        return runs.now, ctx.plan.scenario.job.setup
-    provision = _delay(restart.provision, lambda: ctx.streams.uniform(1, attempt, runs.row))
+        return runs.now, scenario.job.setup
+    draw = ctx.streams.uniform
+    provision = _delay(scenario.restart.provision, lambda: draw(1, attempt, runs.row))
     delta = np.maximum((runs.now + provision) + ctx.plan.response_s - runs.now, 0.0)
-    runs.now = runs.now + delta
-    runs.wait = runs.wait + delta
-    return runs.now, _delay(restart.restore, lambda: ctx.streams.uniform(2, attempt, runs.row))
+    runs.now, runs.wait = runs.now + delta, runs.wait + delta
+    return runs.now, _delay(scenario.restart.restore, lambda: draw(2, attempt, runs.row))
 
 
-def _signals(ctx: _Context, runs: _Runs, t: F, attempt: int) -> tuple[F, F, B]:
-    """The take of this lease, its notice, and whether the notice acts (DESIGN.md §1)."""
+def _take(ctx: _Context, runs: _Runs, t: F, attempt: int) -> F:
+    """When this lease is taken, as SimPy schedules it (now + delay); inf on on-demand."""
     if ctx.on_demand:
-        return np.full_like(t, np.inf), t, np.zeros(t.shape, dtype=np.bool_)
+        return np.full_like(t, np.inf)
     take = ctx.takes.at(t, lambda: ctx.streams.uniform(0, attempt, runs.row))
-    take = t + (take - t)  # as SimPy schedules it: now + delay
-    notice = np.maximum(take - ctx.shape.notice, t)
-    notice = t + (notice - t)
-    active = (notice < take) if ctx.shape.on_notice else np.zeros(t.shape, dtype=np.bool_)
-    return take, np.where(active, notice, t), active
+    return t + (take - t)
 
 
 def _attempt(ctx: _Context, runs: _Runs, attempt: int) -> tuple[B, F]:
-    """One lease of every running replication; tallies updated in place.  Returns which
-    replications finished, and the wall time of those that did."""
+    """One lease of every running replication, tallies updated in place: which ones
+    finished, and the moment the lease ended (the wall time of those that finished)."""
     s = ctx.shape
     t, restore = _begin(ctx, runs, attempt)
-    take, notice, active = _signals(ctx, runs, t, attempt)
+    take = _take(ctx, runs, t, attempt)
     lease = _Lease.of(s, runs, t, t + restore)
-    x = np.where(active, notice, take)
+    x = take
+    if s.notices:
+        notice = t + (np.maximum(take - s.notice, t) - t)
+        x = np.where(_notice_helps(lease, notice, take), notice, take)
     hit = x <= lease.finish
-    x = np.where(hit, x, t)  # finished leases: a harmless moment, masked below
+    x = np.where(hit, x, t)  # a finished lease stops "at t": in its restore, adding nothing
     stop = _Stop.at(lease, x)
-    durable_x = stop.durable(lease, x)
-    progress_t, segment_t, count_t = stop.durable(lease, take)
-    emergency = hit & active & (stop.progress > durable_x[0])
-    saved = emergency & (notice + s.emergency < take)
-    boundary = stop.progress >= (lease.segment + stop.phase + 1) * s.tau
-    em_segment = np.minimum(lease.segment + stop.phase + boundary, s.segments - 1)
-    progress = np.where(saved, stop.progress, progress_t)
-    segment = np.where(saved, em_segment, segment_t)
-    count = np.where(saved, durable_x[2] + 1, count_t)
+    progress, segment, count = stop.durable(lease, take)
+    checkpoint = lease.blocking_before(np.where(hit, stop.phase, lease.last)) + stop.blocked
+    if s.notices:
+        noticed = hit & (x < take)
+        progress, segment, count, extra, idle = _drain(
+            lease, stop, x, take, noticed, (progress, segment, count)
+        )
+        checkpoint += extra
+        runs.idle += idle
     if s.ephemeral:
         progress, segment = np.where(hit, 0.0, progress), np.where(hit, 0, segment)
-
-    done_blocking = np.where(lease.last >= 1, s.snapshot + (lease.last - 1) * s.blocking, 0.0)
-    hit_blocking = np.where(stop.in_restore, 0.0, lease.blocking_before(stop.phase) + stop.blocked)
-    noticed = hit & active
-    hit_blocking += np.where(saved, s.emergency, np.where(emergency, take - notice, 0.0))
     runs.restore += np.where(hit & stop.in_restore, x - t, restore)
-    runs.checkpoint += np.where(hit, hit_blocking, done_blocking)
-    runs.idle += np.where(
-        noticed & ~emergency, take - notice, np.where(saved, take - (notice + s.emergency), 0.0)
-    )
-    done_count = np.where(lease.last >= 1, lease.last - (s.persist > 0), 0)
-    runs.checkpoints += np.where(hit, count, done_count)
+    runs.checkpoint += checkpoint
+    runs.checkpoints += np.where(hit, count, np.maximum(lease.last - (s.persist > 0), 0))
     runs.interruptions += hit
-    runs.lost += np.where(hit, stop.progress - progress, 0.0)
+    runs.lost += stop.progress - progress  # 0 where finished: stopped "in the restore"
     runs.progress, runs.segment = progress, segment
     end = np.where(hit, take, lease.finish)
-    _bill(ctx, runs, end - t)
+    runs.billed += _billed(ctx, end - t)
     runs.now = end
     return ~hit, end
 
 
-def _bill(ctx: _Context, runs: _Runs, held: F) -> None:
-    """Per-lease billing, as billing.lease_billed_s: granularity, minimum, × instances."""
-    units = np.ceil(held / ctx.granularity - 1e-9)
-    billed = np.maximum(units * ctx.granularity, ctx.minimum) * ctx.instances
-    usd = ctx.on_demand_usd if ctx.on_demand else ctx.spot_usd
-    if ctx.on_demand:
-        runs.on_demand_s += billed
+def _notice_helps(lease: _Lease, notice: F, take: F) -> B:
+    """Where acting on the notice helps, as engine._notice_helps: at work or in a checkpoint
+    (not the restore) of a phase that would not end before the take, with progress not yet
+    durable, and room for the emergency checkpoint before the take."""
+    s = lease.shape
+    live = (notice < take) & (notice <= lease.finish) & (notice > lease.t0)
+    at = np.where(live, notice, lease.t)  # elsewhere any moment of the lease will do
+    stop = _Stop.at(lease, at)
+    phase_end = np.where(
+        stop.phase == lease.last, lease.finish, lease.first_end + stop.phase * s.period
+    )
+    saves = stop.progress > stop.durable(lease, at)[0]
+    return live & (phase_end >= take) & saves & (notice + s.emergency < take)
+
+
+def _drain(
+    lease: _Lease, stop: _Stop, x: F, take: F, noticed: B, settled: tuple[F, I, I]
+) -> tuple[F, I, I, F, F]:
+    """After a notice at ``x`` that helps (_notice_helps): an emergency checkpoint of the
+    progress not yet durable, which ends before the take; then idle until taken
+    (DESIGN.md §1, Notice).  Returns the durable point and count after the take, extra
+    checkpoint time and idle."""
+    s = lease.shape
+    _, _, count_x = stop.durable(lease, x)
+    saved = noticed
+    written = x + s.emergency
+    boundary = stop.progress >= (lease.segment + stop.phase + 1) * s.tau
+    segment = np.minimum(lease.segment + stop.phase + boundary, s.segments - 1)
+    extra = np.where(saved, s.emergency, 0.0)
+    idle = np.where(saved, take - written, 0.0)
+    return (
+        np.where(saved, stop.progress, settled[0]),
+        np.where(saved, segment, settled[1]),
+        np.where(saved, count_x + 1, settled[2]),
+        extra,
+        idle,
+    )
+
+
+def _billed(ctx: _Context, held: F) -> F:
+    """Instance-seconds billed per lease, as billing.lease_billed_s: rounded up to the
+    granularity, at least the minimum, × instances."""
+    pricing = ctx.plan.scenario.pricing
+    units = np.ceil(held / pricing.billing_granularity - 1e-9)
+    billed = np.maximum(units * pricing.billing_granularity, pricing.minimum_billed)
+    return billed * ctx.plan.scenario.job.instances
+
+
+def _check_progress(ctx: _Context, runs: _Runs) -> None:
+    """Refuse a run that can never finish (the SimPy engine would loop for ever): every
+    lease lives at most ``max_lifetime`` and gets its notice ``notice`` before that, too
+    soon for a restore, the work to the next checkpoint and its write (or the job's end),
+    and no emergency checkpoint fits between the notice and the take."""
+    lifetime_s, s = ctx.plan.scenario.interruptions.max_lifetime, ctx.shape
+    if lifetime_s is None or ctx.on_demand or not len(runs.row):
+        return
+    restore_s = _least(ctx.plan.scenario.restart.restore)
+    deadline_s = lifetime_s - (s.notice if s.notices else 0.0)  # ties go to the notice
+    if s.ephemeral:  # nothing survives a take: the whole job must fit in one lease
+        zero = np.zeros(len(runs.row))
+        stuck = _Lease.of(s, runs, zero, zero + restore_s).finish >= deadline_s
+    elif s.notices and s.emergency < s.notice and restore_s < deadline_s:
+        return
     else:
-        runs.spot_s += billed
-    runs.compute_usd += billed / 3600.0 * usd
+        snapshot_end = restore_s + (runs.segment + 1) * s.tau - runs.progress + s.snapshot
+        late = (snapshot_end >= deadline_s) | (snapshot_end + s.persist >= lifetime_s)
+        finish_late = restore_s + s.work - runs.progress >= deadline_s
+        stuck = np.where(runs.segment == s.segments - 1, finish_late, late)
+    if stuck.any():
+        raise ValueError(
+            f"interruptions.max_lifetime: {lifetime_s:g} s is too short for the job ever to "
+            "finish: no lease lives to its next checkpoint (restore, work and write)"
+        )
 
 
-def _block(ctx: _Context, count: int) -> dict[str, F | I]:
-    """Run ``count`` replications to the end; their tallies, by name, in row order."""
-    out: dict[str, F | I] = {f.name: getattr(_Runs.start(count), f.name) for f in fields(_Runs)}
+def _block(ctx: _Context, count: int) -> Tallies:
+    """Run ``count`` replications to the end: their tallies by name, in row order."""
+    out = {f.name: getattr(_Runs.start(count), f.name) for f in fields(_Runs)}
     out["wall"] = np.zeros(count)
     runs = _Runs.start(count)
     for attempt in range(MAX_ATTEMPTS):
         if not len(runs.row):
             return out
         done, end = _attempt(ctx, runs, attempt)
-        for name, values in ((f.name, getattr(runs, f.name)) for f in fields(_Runs)):
-            out[name][runs.row[done]] = values[done]
-        out["wall"][runs.row[done]] = end[done]
         if done.any():
+            rows = runs.row[done]
+            for f in fields(_Runs):
+                out[f.name][rows] = getattr(runs, f.name)[done]
+            out["wall"][rows] = end[done]
             runs = runs.keep(~done)
-    raise RuntimeError(f"{ctx.plan.scenario.name}: no run finished in {MAX_ATTEMPTS} leases")
-
-
-def _context(scenario: Scenario, streams: _Streams) -> _Context:
-    plan, pricing = Plan.of(scenario), scenario.pricing
-    return _Context(
-        plan=plan,
-        shape=_Shape.of(plan),
-        takes=_Takes(scenario.interruptions, scenario.job.instances),
-        streams=streams,
-        granularity=pricing.billing_granularity,
-        minimum=pricing.minimum_billed,
-        instances=scenario.job.instances,
-        spot_usd=pricing.spot_usd_per_hour,
-        on_demand_usd=pricing.on_demand_usd_per_hour,
-        on_demand=plan.first_market == "on_demand",
-    )
+        _check_progress(ctx, runs)
+    raise RuntimeError(f"{ctx.plan.scenario.name}: a run did not finish in {MAX_ATTEMPTS} leases")
 
 
 def columns(
     scenario: Scenario, reps: int, seed: int, *, first_rep: int = 0
 ) -> dict[str, npt.ArrayLike]:
     """Replications ``first_rep … first_rep+reps−1``: the columns of simulate.COLUMNS."""
-    unit = unsupported(scenario)
-    if unit is not None:
-        raise ValueError(f'engine="fast" cannot run this scenario: {unit}')
-    parts = []
-    for begin in range(first_rep, first_rep + reps, BLOCK):
-        rep = np.arange(begin, min(begin + BLOCK, first_rep + reps), dtype=np.int64)
-        parts.append(_block(_context(scenario, _Streams(seed, rep)), len(rep)))
-    tallies = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
-    if not parts:
-        tallies = {f.name: np.zeros(0) for f in fields(_Runs)} | {"wall": np.zeros(0)}
-    return _table(scenario, np.arange(first_rep, first_rep + reps, dtype=np.int64), tallies)
+    reason = unsupported(scenario)
+    if reason is not None:
+        raise ValueError(f'engine="fast" cannot run this scenario: {reason}')
+    plan = Plan.of(scenario)
+    takes = _Takes(scenario.interruptions, scenario.job.instances)
+    rep = np.arange(first_rep, first_rep + reps, dtype=np.int64)
+    parts: list[Tallies] = [{f.name: np.zeros(0) for f in fields(_Runs)} | {"wall": np.zeros(0)}]
+    for begin in range(0, reps, BLOCK):
+        block = rep[begin : begin + BLOCK]
+        on_demand = plan.first_market == "on_demand"
+        ctx = _Context(plan, _Shape.of(plan), takes, _Streams(seed, block), on_demand)
+        parts.append(_block(ctx, len(block)))
+    tallies = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    return _table(scenario, rep, tallies, on_demand=plan.first_market == "on_demand")
 
 
-def _table(scenario: Scenario, rep: I, t: dict[str, F | I]) -> dict[str, npt.ArrayLike]:
-    """Tallies in seconds to the columns of DESIGN.md §3, with simulate.row's arithmetic."""
+def _table(scenario: Scenario, rep: I, t: Tallies, on_demand: bool) -> dict[str, npt.ArrayLike]:
+    """Tallies in seconds to the columns of DESIGN.md §3, as simulate.row computes them."""
+    pricing, restart, n = scenario.pricing, scenario.restart, len(rep)
     wall = t["wall"].astype(np.float64)
-    storage = billing.storage_cost_usd(wall, scenario)  # type: ignore[arg-type]
-    restart = scenario.restart
-    human = np.zeros(len(rep))
+    usd = pricing.on_demand_usd_per_hour if on_demand else pricing.spot_usd_per_hour
+    compute = t["billed"] / 3600.0 * usd
+    storage = billing.storage_cost_usd(wall, scenario) + np.zeros(n)  # type: ignore[arg-type]
+    human: F = np.zeros(n)
     if restart.manual:
-        hours = t["interruptions"] * restart.handling / 3600.0
-        human = hours * scenario.pricing.engineer_usd_per_hour
+        human = t["interruptions"] * restart.handling / 3600.0 * pricing.engineer_usd_per_hour
     deadline = scenario.policy.deadline
-    met = pd.arrays.BooleanArray(
-        wall <= (math.inf if deadline is None else deadline),
-        np.full(len(rep), deadline is None),
-    )
+    met = wall <= (math.inf if deadline is None else deadline)
+    instance_h = t["billed"] / 3600.0
     return {
         "rep": rep,
         "wall_h": wall / 3600.0,
-        "cost_usd": t["compute_usd"] + storage + human,
-        "compute_cost_usd": t["compute_usd"],
-        "storage_cost_usd": np.asarray(storage, dtype=np.float64) + np.zeros(len(rep)),
+        "cost_usd": compute + storage + human,
+        "compute_cost_usd": compute,
+        "storage_cost_usd": storage,
         "human_cost_usd": human,
-        "spot_instance_h": t["spot_s"] / 3600.0,
-        "on_demand_instance_h": t["on_demand_s"] / 3600.0,
+        "spot_instance_h": np.zeros(n) if on_demand else instance_h,
+        "on_demand_instance_h": instance_h if on_demand else np.zeros(n),
         "interruptions": t["interruptions"].astype(np.int64),
         "lost_work_h": t["lost"] / 3600.0,
         "checkpoint_h": t["checkpoint"] / 3600.0,
@@ -477,6 +508,6 @@ def _table(scenario: Scenario, rep: I, t: dict[str, F | I]) -> dict[str, npt.Arr
         "wait_h": t["wait"] / 3600.0,
         "idle_h": t["idle"] / 3600.0,
         "checkpoints": t["checkpoints"].astype(np.int64),
-        "switched_at_h": np.full(len(rep), np.nan),
-        "met_deadline": met,
+        "switched_at_h": np.full(n, np.nan),
+        "met_deadline": pd.arrays.BooleanArray(met, np.full(n, deadline is None)),
     }

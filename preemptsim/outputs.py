@@ -23,10 +23,17 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())  # as a plain open() would: mkstemp makes it 0600
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -82,7 +89,8 @@ def read_results(path: Path) -> dict[str, Any]:
     if path.is_file() and path.suffix.lower() == ".csv":
         return {"spans": _read(path, pd.read_csv)}
     if not path.is_dir():
-        raise ResultsError(f"{path}: no such results folder or timeline CSV")
+        what = "not" if path.exists() else "no such"
+        raise ResultsError(f"{path}: {what} results folder or timeline CSV (run or sweep --out)")
     names = {"summary": "summary.csv", "runs": "runs.parquet", "optimum": "optimum.json"}
     readers = {"summary": pd.read_csv, "runs": pd.read_parquet, "optimum": _json}
     tables = {k: _read(path / f, readers[k]) for k, f in names.items() if (path / f).is_file()}

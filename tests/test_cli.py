@@ -60,6 +60,9 @@ def test_out_writes_runs_and_summary(tmp_path: Path) -> None:
     assert len(pd.read_csv(out / "runs.csv")) == 50
     assert json.loads((out / "summary.json").read_text())["reps"] == 50
     assert not list(out.glob(".*"))  # no temporary files left
+    assert (out / "runs.csv").stat().st_mode & 0o044  # readable by others, as the umask allows
+    assert main(["run", "--reps", "5", "--out", str(out)]) == 2  # not empty: --force needed
+    assert main(["run", "--reps", "5", "--out", str(out), "--force"]) == 0
 
 
 def test_presets_lists_shipped_scenarios(capsys: pytest.CaptureFixture[str]) -> None:

@@ -77,12 +77,17 @@ def test_work_is_done_once_and_time_adds_up(
 ) -> None:
     assume(feasible(work_h, interval_h, write_min, mtbi_h))
     sc = poisson(work_h, interval_h, write_min, mtbi_h).with_values(
-        {
-            "interruptions.notice": notice_s,
-            "checkpoint.mode": mode,
-            "checkpoint.snapshot": write_min * 6,
-            "checkpoint.persist": write_min * 54,
-        }
+        {"interruptions.notice": notice_s}
+        | (
+            {}
+            if mode == "sync"
+            else {  # the same write, split into a blocking snapshot and a background persist
+                "checkpoint.mode": "async",
+                "checkpoint.write": 0,
+                "checkpoint.snapshot": write_min * 6 + 1,
+                "checkpoint.persist": write_min * 54,
+            }
+        )
     )
     record = run_once(Plan.of(sc), seed=2, rep=rep, trace_events=True)
     assert record.spans is not None

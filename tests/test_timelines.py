@@ -141,7 +141,7 @@ def test_async_checkpoint_durable_only_after_its_persist() -> None:
     # Taken at 8000 (persist done): 740 s of segment 1 lost.  Restart 8300 + 900 = 9200, then
     # segments 1-3 at 7260 s each (-30980) and the last 7200: 38180.
     run = timeline(
-        checkpoint={"mode": "async", "snapshot": "60s", "persist": "540s"},
+        checkpoint={"mode": "async", "write": 0, "snapshot": "60s", "persist": "540s"},
         interruptions=scripted(8000),
     )
     assert run["wall_s"] == 38180
@@ -149,7 +149,7 @@ def test_async_checkpoint_durable_only_after_its_persist() -> None:
     # Taken at 7500, mid-persist: segment 0 is not durable, 7200 + 240 s lost.
     # 7800 + 900 = 8700, then 4 × 7260 + 7200: 44940.
     mid = timeline(
-        checkpoint={"mode": "async", "snapshot": "60s", "persist": "540s"},
+        checkpoint={"mode": "async", "write": 0, "snapshot": "60s", "persist": "540s"},
         interruptions=scripted(7500),
     )
     assert mid["wall_s"] == 44940
@@ -160,7 +160,7 @@ def test_snapshot_waits_for_the_last_persist() -> None:
     # Persist 9000 s > τ: segment 1's snapshot waits from 14460 to the persist's end at 16260.
     # Each later snapshot waits likewise (persist ends 9060 s after its snapshot starts):
     # snapshots start at 7200, 16260, 25320, 34380; the last segment runs 34440-41640.
-    run = timeline(checkpoint={"mode": "async", "snapshot": "60s", "persist": "9000s"})
+    run = timeline(checkpoint={"mode": "async", "write": 0, "snapshot": "60s", "persist": "9000s"})
     assert run["wall_s"] == 41640
     assert run["checkpoint_h"] == pytest.approx((41640 - 36000) / 3600)
 
