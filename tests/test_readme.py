@@ -26,3 +26,12 @@ def test_readme_leads_with_the_two_commands_ci_runs() -> None:
     assert "pip install -q -e '.[test,probe]' 'torch==2.13.0'" in ci
     assert "pip install -e '.[test,probe]' 'torch==2.13.0'" in tests
     assert tests.endswith("python -m pytest -q") and ci.rstrip().endswith("python -m pytest -q")
+
+
+def test_readme_shows_what_preemptsim_run_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    from preemptsim.cli import main
+
+    text = (ROOT / "README.md").read_text()
+    shown = text.split("## What `preemptsim run` prints\n\n```\n", 1)[1].split("```", 1)[0]
+    assert main(["run"]) == 0
+    assert capsys.readouterr().out == shown  # same seed, same numbers, bit for bit
