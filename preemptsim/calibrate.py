@@ -31,25 +31,32 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import tomli_w
-
-from preemptsim import probe
 
 
 class CalibrationError(ValueError):
     """A probe or calibration that cannot be used; the message is one line."""
 
 
+def _probe() -> ModuleType:
+    """probe.py, imported when first needed: where PyTorch is installed it loads it too,
+    which takes a second that loading a scenario should not pay."""
+    from preemptsim import probe
+
+    return probe
+
+
 def schema_version() -> int:
     """The probe schema version this calibration reads."""
-    return probe.SCHEMA_VERSION
+    return _probe().SCHEMA_VERSION
 
 
 def parse_params(text: str) -> int:
     """A parameter count such as ``7e9``, ``7B`` or ``125M`` (probe.parse_size)."""
-    return probe.parse_size(text)
+    return _probe().parse_size(text)
 
 
 def load_probe(path: str | Path) -> dict[str, Any]:
@@ -57,7 +64,7 @@ def load_probe(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        probe.validate_probe(doc)
+        _probe().validate_probe(doc)
     except FileNotFoundError:
         raise CalibrationError(f"{path}: no such probe file") from None
     except (OSError, UnicodeDecodeError) as exc:
