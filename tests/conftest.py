@@ -25,6 +25,30 @@ def scenario(**tables: dict[str, Any]) -> ps.Scenario:
     return ps.load_scenario(data)
 
 
+def small_job_toml(name: str, deadline: str) -> str:
+    """A scenario file: 10 h on one spot instance, 30 min segments, Poisson every 3 h."""
+    return f"""\
+name = "{name}"
+description = "10 h on one spot instance, Poisson interruptions every 3 h"
+[job]
+work = "10h"
+[checkpoint]
+interval = "30min"
+write = "2min"
+[restart]
+provision = "3min"
+restore = "2min"
+[interruptions]
+model = "poisson"
+mtbi = "3h"
+[pricing]
+spot_usd_per_hour = 1.0
+on_demand_usd_per_hour = 3.0
+[policy]
+deadline = "{deadline}"
+"""
+
+
 @pytest.fixture
 def make() -> Any:
     return scenario

@@ -23,27 +23,8 @@ from preemptsim.scenario import Scenario
 from preemptsim.simulate import timeline
 from preemptsim.sweep import SweepResult, sweep
 from preemptsim.units import parse_duration
+from tests.conftest import small_job_toml
 
-SCENARIO_TOML = """\
-name = "plot-test"
-description = "10 h on one spot instance, Poisson interruptions every 3 h"
-[job]
-work = "10h"
-[checkpoint]
-interval = "30min"
-write = "2min"
-[restart]
-provision = "3min"
-restore = "2min"
-[interruptions]
-model = "poisson"
-mtbi = "3h"
-[pricing]
-spot_usd_per_hour = 1.0
-on_demand_usd_per_hour = 3.0
-[policy]
-deadline = "12h"
-"""
 INTERVALS = ["10min", "30min", "1h", "2h"]
 REPS = 50
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -52,7 +33,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def scenario_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("plots") / "scenario.toml"
-    path.write_text(SCENARIO_TOML)
+    path.write_text(small_job_toml("plots-test", deadline="12h"))
     return path
 
 

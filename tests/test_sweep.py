@@ -23,34 +23,15 @@ from preemptsim.cli import main
 from preemptsim.grid import parse_values
 from preemptsim.scenario import Scenario, ScenarioError
 from preemptsim.sweep import SUMMARY_COLUMNS, sweep
+from tests.conftest import small_job_toml
 
-SCENARIO_TOML = """\
-name = "sweep-test"
-description = "10 h on one spot instance, Poisson interruptions"
-[job]
-work = "10h"
-[checkpoint]
-interval = "30min"
-write = "2min"
-[restart]
-provision = "3min"
-restore = "2min"
-[interruptions]
-model = "poisson"
-mtbi = "3h"
-[pricing]
-spot_usd_per_hour = 1.0
-on_demand_usd_per_hour = 3.0
-[policy]
-deadline = "14h"
-"""
 FINAL = ("summary.csv", "runs.parquet", "optimum.json", "manifest.json")
 
 
 @pytest.fixture
 def scenario_file(tmp_path: Path) -> Path:
     path = tmp_path / "scenario.toml"
-    path.write_text(SCENARIO_TOML)
+    path.write_text(small_job_toml("sweep-test", deadline="14h"))
     return path
 
 
