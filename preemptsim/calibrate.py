@@ -51,12 +51,12 @@ def _probe() -> ModuleType:
 
 def schema_version() -> int:
     """The probe schema version this calibration reads."""
-    return _probe().SCHEMA_VERSION
+    return int(_probe().SCHEMA_VERSION)
 
 
 def parse_params(text: str) -> int:
     """A parameter count such as ``7e9``, ``7B`` or ``125M`` (probe.parse_size)."""
-    return _probe().parse_size(text)
+    return int(_probe().parse_size(text))
 
 
 def load_probe(path: str | Path) -> dict[str, Any]:
