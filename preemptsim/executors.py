@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -60,7 +61,8 @@ def _run_pool(
         for task in tasks:
             yield task, run_task(points[task.point].scenario, task, seed, engine)
         return
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+    workers = min(jobs, len(tasks))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_leave_ctrl_c_to_the_parent) as pool:
         futures = {
             pool.submit(run_task, points[t.point].scenario, t, seed, engine): t
             for t in _largest_first(tasks)
@@ -70,6 +72,12 @@ def _run_pool(
                 yield futures[future], future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _leave_ctrl_c_to_the_parent() -> None:
+    """Workers ignore SIGINT: Ctrl-C on a terminal reaches the whole process group, and a
+    worker interrupted mid-task can leave the pool hanging; the parent cancels and waits."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _largest_first(tasks: Sequence[Task]) -> list[Task]:

@@ -232,6 +232,25 @@ def test_killed_sweep_resumes_to_the_same_files(
     )
 
 
+def test_ctrl_c_on_a_process_pool_stops_cleanly(scenario_file: Path, tmp_path: Path) -> None:
+    # Ctrl-C on a terminal signals the whole process group, workers included: the sweep must
+    # still stop within seconds with one line and exit code 130, ready for --resume.
+    out = tmp_path / "stopped"
+    args = [scenario_file, "--vary", "checkpoint.interval=5min:2h:log16", "--reps", "2000"]
+    args += ["--engine", "simpy", "--jobs", "2", "--chunk-reps", "50", "--out", out]
+    command = [sys.executable, "-m", "preemptsim", "sweep", *map(str, args)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline:
+        if len(list((out / "chunks").glob("p*.parquet"))) >= 2:
+            os.killpg(process.pid, signal.SIGINT)
+            break
+        time.sleep(0.05)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.count("\n") == 1 and "--resume" in err
+
+
 @pytest.mark.parametrize(
     "vary",
     ["checkpoint.intervl=5min,1h", "checkpoint.interval=5min,banana", "checkpoint.interval=",
