@@ -31,7 +31,7 @@ from scipy.special import ndtri
 
 from preemptsim import billing
 from preemptsim.engine import SOURCES, Plan
-from preemptsim.scenario import Delay, Interruptions, Scenario
+from preemptsim.scenario import Delay, Interruptions, Scenario, ScenarioError
 
 Engine = Literal["auto", "simpy", "fast"]
 F = npt.NDArray[np.float64]
@@ -41,7 +41,7 @@ U = npt.NDArray[np.uint64]
 Tallies = dict[str, npt.NDArray[Any]]
 
 BLOCK = 1 << 14  # replications per block: fits the caches; any split gives the same rows
-MAX_ATTEMPTS = 1_000_000  # leases per run before giving up (livelocks are caught sooner)
+MAX_ATTEMPTS = 100_000  # leases per run before giving up, as engine.MAX_LEASES
 _GAMMA, _MASK = 0x9E3779B97F4A7C15, (1 << 64) - 1
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
@@ -306,6 +306,7 @@ class _Context:
     takes: _Takes
     streams: _Streams
     on_demand: bool  # policy.kind = "on_demand": one on-demand lease, never taken
+    alike_after: float | None  # leases starting after this moment are all alike, if ever
 
 
 def _begin(ctx: _Context, runs: _Runs, attempt: int) -> tuple[F, F | float]:
@@ -413,30 +414,34 @@ def _billed(ctx: _Context, held: F) -> F:
     return billed * ctx.plan.scenario.job.instances
 
 
-def _check_progress(ctx: _Context, runs: _Runs) -> None:
-    """Refuse a run that can never finish (the SimPy engine would loop for ever): every
-    lease lives at most ``max_lifetime`` and gets its notice ``notice`` before that, too
-    soon for a restore, the work to the next checkpoint and its write (or the job's end),
-    and no emergency checkpoint fits between the notice and the take."""
+def _check_progress(ctx: _Context, runs: _Runs, before: tuple[F, I, F] | None) -> None:
+    """Refuse, as bad input naming the key, runs that certainly never finish (engine.py
+    gives up after MAX_LEASES): no lease, living at most ``max_lifetime``, has room for the
+    least restore and the work to the next durable checkpoint (write and persist) or to the
+    job's end, and no emergency checkpoint can fit between a notice and the take; or the
+    leases are all alike (no random take, a fixed restore, past any scripted moment) and the
+    last one moved nothing.  ``before``: progress, segment and clock before that lease."""
     lifetime_s, s = ctx.plan.scenario.interruptions.max_lifetime, ctx.shape
     if lifetime_s is None or ctx.on_demand or not len(runs.row):
         return
     restore_s = _least(ctx.plan.scenario.restart.restore)
-    deadline_s = lifetime_s - (s.notice if s.notices else 0.0)  # ties go to the notice
     if s.ephemeral:  # nothing survives a take: the whole job must fit in one lease
         zero = np.zeros(len(runs.row))
-        stuck = _Lease.of(s, runs, zero, zero + restore_s).finish >= deadline_s
-    elif s.notices and s.emergency < s.notice and restore_s < deadline_s:
-        return
+        stuck = _Lease.of(s, runs, zero, zero + restore_s).finish >= lifetime_s
     else:
-        snapshot_end = restore_s + (runs.segment + 1) * s.tau - runs.progress + s.snapshot
-        late = (snapshot_end >= deadline_s) | (snapshot_end + s.persist >= lifetime_s)
-        finish_late = restore_s + s.work - runs.progress >= deadline_s
-        stuck = np.where(runs.segment == s.segments - 1, finish_late, late)
+        durable = restore_s + (runs.segment + 1) * s.tau - runs.progress + s.snapshot + s.persist
+        finish = restore_s + s.work - runs.progress
+        stuck = np.where(runs.segment == s.segments - 1, finish, durable) >= lifetime_s
+        if s.notices and s.emergency < s.notice and restore_s < lifetime_s - s.notice:
+            stuck[:] = False  # some lease may save an emergency checkpoint
+    if before is not None and ctx.alike_after is not None:
+        progress, segment, clock = before
+        same = (runs.progress == progress) & (runs.segment == segment)
+        stuck |= same & (clock >= ctx.alike_after)
     if stuck.any():
-        raise ValueError(
+        raise ScenarioError(
             f"interruptions.max_lifetime: {lifetime_s:g} s is too short for the job ever to "
-            "finish: no lease lives to its next checkpoint (restore, work and write)"
+            "finish: no lease lives to its next durable checkpoint (restore, work, write)"
         )
 
 
@@ -448,6 +453,7 @@ def _block(ctx: _Context, count: int) -> Tallies:
     for attempt in range(MAX_ATTEMPTS):
         if not len(runs.row):
             return out
+        before = (runs.progress, runs.segment, runs.now)  # _attempt replaces these arrays
         done, end = _attempt(ctx, runs, attempt)
         if done.any():
             rows = runs.row[done]
@@ -455,8 +461,12 @@ def _block(ctx: _Context, count: int) -> Tallies:
                 out[f.name][rows] = getattr(runs, f.name)[done]
             out["wall"][rows] = end[done]
             runs = runs.keep(~done)
-        _check_progress(ctx, runs)
-    raise RuntimeError(f"{ctx.plan.scenario.name}: a run did not finish in {MAX_ATTEMPTS} leases")
+            before = (before[0][~done], before[1][~done], before[2][~done])
+        _check_progress(ctx, runs, before if attempt >= 1 else None)
+    raise RuntimeError(
+        f"{ctx.plan.scenario.name}: no finish after {MAX_ATTEMPTS} instances: "
+        "segments rarely fit between interruptions; checkpoint more often"
+    )
 
 
 def columns(
@@ -470,13 +480,22 @@ def columns(
     takes = _Takes(scenario.interruptions, scenario.job.instances)
     rep = np.arange(first_rep, first_rep + reps, dtype=np.int64)
     parts: list[Tallies] = [{f.name: np.zeros(0) for f in fields(_Runs)} | {"wall": np.zeros(0)}]
+    on_demand = plan.first_market == "on_demand"
     for begin in range(0, reps, BLOCK):
         block = rep[begin : begin + BLOCK]
-        on_demand = plan.first_market == "on_demand"
-        ctx = _Context(plan, _Shape.of(plan), takes, _Streams(seed, block), on_demand)
+        ctx = _Context(plan, _Shape.of(plan), takes, _Streams(seed, block), on_demand, _alike(plan))
         parts.append(_block(ctx, len(block)))
     tallies = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-    return _table(scenario, rep, tallies, on_demand=plan.first_market == "on_demand")
+    return _table(scenario, rep, tallies, on_demand=on_demand)
+
+
+def _alike(plan: Plan) -> float | None:
+    """The moment after which every lease is alike (taken ``max_lifetime`` after it starts,
+    with a fixed restore), or None where takes or restores are random."""
+    spec = plan.scenario.interruptions
+    if spec.model not in ("none", "scripted") or not plan.scenario.restart.restore.is_fixed:
+        return None
+    return max(spec.at or [0.0]) if spec.model == "scripted" else 0.0
 
 
 def _table(scenario: Scenario, rep: I, t: Tallies, on_demand: bool) -> dict[str, npt.ArrayLike]:

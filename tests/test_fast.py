@@ -97,12 +97,12 @@ def build(tables: dict[str, Any]) -> ps.Scenario:
 
 
 def fast_or_reject(sc: ps.Scenario, reps: int, seed: int = 1) -> pd.DataFrame:
-    """The fast engine's rows; a scenario it proves can never finish is rejected (the SimPy
-    engine would loop for ever on it)."""
+    """The fast engine's rows; a scenario refused as one that (practically) never finishes
+    is rejected (the SimPy engine would loop for ever on it)."""
     try:
         return ps.simulate(sc, reps, seed, engine="fast")
     except ValueError as exc:
-        assert "interruptions.max_lifetime" in str(exc)
+        assert str(exc).startswith(("interruptions.max_lifetime:", "checkpoint.interval:"))
         assume(False)
         raise
 
@@ -241,3 +241,47 @@ def test_a_lifetime_too_short_for_any_checkpoint_is_refused() -> None:
         ps.simulate(sc, 5, engine="fast")
     with pytest.raises(ValueError, match=r"^interruptions\.max_lifetime: an instance lives 1h"):
         ps.simulate(sc, 5, engine="simpy")
+
+
+def test_a_persist_that_never_ends_before_the_take_is_refused() -> None:
+    # Leases live 3 h (10800 s).  After the first, each needs the 900 s restore, 7200 s of
+    # work, a 60 s snapshot and a 2640 s persist before anything is durable: 10800 s, and the
+    # take wins the tie.  simulate's own check (segment, write and restore: 8100 s) lets it
+    # through; engine.py would give up after 100,000 leases; fast.py refuses it at once.
+    sc = scenario(
+        checkpoint={"mode": "async", "write": 0, "snapshot": 60, "persist": 2640},
+        interruptions={"model": "none", "max_lifetime": "3h"},
+    )
+    with pytest.raises(ValueError, match=r"^interruptions\.max_lifetime: 10800 s is too short"):
+        ps.simulate(sc, 5, engine="fast")
+    # One second less of persist and a segment becomes durable in every lease.
+    fits = sc.with_values({"checkpoint.persist": 2639})
+    pd.testing.assert_frame_equal(
+        ps.simulate(fits, 1, engine="fast"), ps.simulate(fits, 1, engine="simpy")
+    )
+
+
+def test_leases_all_alike_that_save_nothing_are_refused() -> None:
+    # Setup and restore 900 s, leases of 8700 s with 600 s of notice: each lease works
+    # 900-8100 s, snapshots to 8160 s and persists to 8760 s, after the take.  A 30 s
+    # emergency checkpoint would fit, but the notice at 8100 s is ignored (the segment ends
+    # before the take): nothing is ever saved and every lease is alike.  fast.py refuses it
+    # after the second lease (engine.py gives up after 100,000).  61 s more of lifetime and
+    # each persist lands: both engines agree.
+    sc = scenario(
+        job={"setup": 900},
+        checkpoint={
+            "mode": "async",
+            "write": 0,
+            "snapshot": 60,
+            "persist": 600,
+            "emergency_write": 30,
+        },
+        interruptions={"model": "none", "max_lifetime": 8700, "notice": 600},
+    )
+    with pytest.raises(ValueError, match=r"^interruptions\.max_lifetime: 8700 s is too short"):
+        ps.simulate(sc, 3, engine="fast")
+    longer = sc.with_values({"interruptions.max_lifetime": 8761})
+    pd.testing.assert_frame_equal(
+        ps.simulate(longer, 1, engine="fast"), ps.simulate(longer, 1, engine="simpy")
+    )
