@@ -22,6 +22,7 @@ from preemptsim.grid import parse_values
 from preemptsim.scenario import Scenario, ScenarioError, load_scenario
 from preemptsim.simulate import simulate, summarize, timeline
 from preemptsim.sweep import DEFAULT_CHUNK_REPS, sweep
+from preemptsim.units import parse_probability
 
 DEFAULT_PRESET = "runpod-a6000-lora-7b"
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -94,6 +95,16 @@ def simulate_with_progress(
             parts.append(simulate(scenario, count, seed, first_rep=first, engine=engine))
             bar.update(len(parts[-1]))
     return pd.concat(parts, ignore_index=True)
+
+
+def max_miss(text: str | None) -> float | None:
+    """``--max-miss``: a probability or a percentage; None where not given."""
+    if text is None:
+        return None
+    try:
+        return parse_probability(text)
+    except ValueError as exc:
+        raise UsageError(f"--max-miss: {exc}") from None
 
 
 def check_out(out: Path, force: bool) -> None:
@@ -238,7 +249,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError("--vary: each key may be varied once")
     grid = {key: parse_values(key, text) for key, text in pairs.items()}
     names = ("jobs", "backend", "scheduler", "chunk_reps", "engine", "out", "resume", "force")
-    options = {k: getattr(args, k) for k in (*names, "objective", "max_miss")}
+    options = {k: getattr(args, k) for k in (*names, "objective")}
+    options["max_miss"] = max_miss(args.max_miss)
     try:
         result = sweep(scenario, grid, args.reps, args.seed, progress=True, **options)
     except KeyboardInterrupt:
@@ -294,9 +306,9 @@ def add_sweep(commands: Subparsers) -> None:
     )
     sw.add_argument(
         "--max-miss",
-        type=float,
         metavar="P",
-        help="only points whose deadline miss probability is at most P",
+        help="only points whose deadline miss probability is at most P, e.g. 0.05 or 5%% "
+        "(default 5%% where there is a deadline; 1 ignores the deadline)",
     )
     sw.add_argument("--json", action="store_true", help='print {"points": [...], "optimum": {...}}')
     sw.add_argument("--plots", action="store_true", help="also write the plots that apply to --out")

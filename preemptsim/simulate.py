@@ -188,9 +188,15 @@ def miss_probability(runs: pd.DataFrame) -> dict[str, Any] | None:
     return {"value": missed / len(runs), "ci95": wilson(missed, len(runs))}
 
 
-def summarize(runs: pd.DataFrame, scenario: Scenario, seed: int | None = None) -> dict[str, Any]:
-    """The summary of DESIGN.md §3: spot statistics beside the on-demand baseline."""
-    baseline = on_demand_baseline(scenario)
+def summarize(
+    runs: pd.DataFrame,
+    scenario: Scenario,
+    seed: int | None = None,
+    on_demand: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """The summary of DESIGN.md §3: spot statistics beside the on-demand baseline
+    (``on_demand``: its wall_h and cost_usd; by default ``scenario``'s own)."""
+    baseline = on_demand or on_demand_baseline(scenario)
     billed = runs["spot_instance_h"] + runs["on_demand_instance_h"]
     cost = describe(runs["cost_usd"])
     return {

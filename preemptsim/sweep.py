@@ -19,13 +19,15 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from preemptsim import analytic, outputs, store
+from preemptsim import outputs, store
 from preemptsim.executors import Engine, executor
-from preemptsim.grid import Point, SweepError, Task, describe_point, grid_points, plan
+from preemptsim.grid import Point, SweepError, Task, grid_points, plan
+from preemptsim.optima import OBJECTIVES, NoFeasiblePoint, effective_max_miss, find_optimum
 from preemptsim.scenario import Scenario
-from preemptsim.simulate import summarize
+from preemptsim.simulate import on_demand_baseline, summarize
 
 DEFAULT_CHUNK_REPS = 250
+FIXED_TABLE = "checkpoint."  # keys that never change the on-demand baseline
 STATS = ("mean", "sem", "ci95_low", "ci95_high", "p50", "p90", "p95", "p99")
 SUMMARY_COLUMNS = (
     *(f"{name}_{stat}" for name in ("wall_h", "cost_usd") for stat in STATS),
@@ -39,21 +41,13 @@ SUMMARY_COLUMNS = (
     "on_demand_cost_usd",
     "savings_vs_on_demand",
 )
-OBJECTIVES = {"cost": "cost_usd", "wall": "wall_h"}
-FLAT_TOLERANCE = 0.01  # flat_range: points whose objective mean is within 1% of the best
-
-
-class NoFeasiblePoint(RuntimeError):
-    """No grid point meets ``max_miss``: exit code 1, after the tables are written."""
-
-
 @dataclass(frozen=True)
 class SweepResult:
     """The per-point summary (summary.csv), every replication, and the optimum."""
 
     summary: pd.DataFrame
     runs: pd.DataFrame
-    optimum: dict[str, Any]
+    optimum: dict[str, Any] | list[dict[str, Any]]  # a list: one per policy.deadline
     points: tuple[Point, ...]
     scenario: Scenario
     reps: int
@@ -102,74 +96,34 @@ def flatten(summary: Mapping[str, Any]) -> dict[str, float]:
 
 
 def _summary_table(
-    points: Sequence[Point], runs: pd.DataFrame, reps: int, seed: int
+    scenario: Scenario, points: Sequence[Point], runs: pd.DataFrame, reps: int, seed: int
 ) -> pd.DataFrame:
-    rows = []
+    rows, baselines = [], Baselines(scenario)
     for point in points:
         block = runs.iloc[point.index * reps : (point.index + 1) * reps]
-        rows.append({**point.values, **flatten(summarize(block, point.scenario, seed))})
+        on_demand = baselines.of(point.values)
+        rows.append({**point.values, **flatten(summarize(block, point.scenario, seed, on_demand))})
     return pd.DataFrame(rows, columns=[*points[0].values, *SUMMARY_COLUMNS])
 
 
-def find_optimum(
-    summary: pd.DataFrame, points: Sequence[Point], objective: str, max_miss: float | None
-) -> dict[str, Any]:
-    """The grid point with the lowest mean of the objective among those meeting max_miss."""
-    column = f"{OBJECTIVES[objective]}_mean"
-    feasible = pd.Series(True, index=summary.index)
-    if max_miss is not None:
-        feasible = summary["deadline_miss_prob"] <= max_miss
-        if not feasible.any():
-            lowest = summary["deadline_miss_prob"].idxmin()
-            raise NoFeasiblePoint(
-                f"no grid point meets --max-miss {max_miss:g}: the lowest deadline miss "
-                f"probability is {summary.at[lowest, 'deadline_miss_prob']:.3g}, "
-                f"at {describe_point(points[lowest].values, points[lowest].scenario)}"
-            )
-    best = int(summary.loc[feasible, column].idxmin())
-    name = OBJECTIVES[objective]
-    return {
-        "objective": objective,
-        "max_miss": max_miss,
-        "point": points[best].values,
-        "value": float(summary.at[best, column]),
-        "ci95": [float(summary.at[best, f"{name}_ci95_{end}"]) for end in ("low", "high")],
-        "flat_range": _flat_range(summary, list(points[0].values), best, column, feasible),
-        **_theory(points[best]),
-    }
+class Baselines:
+    """The on-demand baseline of each grid point, computed once per distinct job.
 
+    A baseline answers "what would this job cost on on-demand, as the user runs it": the
+    user's scenario with the point's values of the keys that change the job, never of
+    ``[checkpoint]``, so a sweep over checkpoint settings has one baseline (DESIGN.md §1).
+    """
 
-def _flat_range(
-    summary: pd.DataFrame, keys: list[str], best: int, column: str, feasible: pd.Series
-) -> list[float] | None:
-    """Range of the single numeric varied key, around the best, within 1% of its objective."""
-    if len(keys) != 1 or not pd.api.types.is_numeric_dtype(summary[keys[0]]):
-        return None
-    order = summary.sort_values(keys[0], kind="stable").index.tolist()
-    limit = summary.at[best, column] + FLAT_TOLERANCE * abs(summary.at[best, column])
-    inside = [bool(feasible[i] and summary.at[i, column] <= limit) for i in order]
-    low = high = order.index(best)
-    while low > 0 and inside[low - 1]:
-        low -= 1
-    while high < len(order) - 1 and inside[high + 1]:
-        high += 1
-    return [float(summary.at[order[low], keys[0]]), float(summary.at[order[high], keys[0]])]
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self._known: dict[str, dict[str, float]] = {}
 
-
-def _theory(point: Point) -> dict[str, float | None]:
-    """Young, Daly and the exact Lambert-W interval (REFERENCES.md §1) at the best point:
-    for Poisson interruptions and blocking (sync) checkpoints, the case they describe."""
-    scenario = point.scenario
-    poisson_sync = scenario.interruptions.model == "poisson" and scenario.checkpoint.mode == "sync"
-    if "checkpoint.interval" not in point.values or not poisson_sync:
-        return {"young_s": None, "daly_s": None, "exact_s": None}
-    write_s = scenario.checkpoint.write
-    mtbi_s = 1.0 / (scenario.interruptions.rate_per_s * scenario.job.instances)
-    return {
-        "young_s": analytic.young_interval(write_s, mtbi_s),
-        "daly_s": analytic.daly_interval(write_s, mtbi_s),
-        "exact_s": analytic.optimal_interval(write_s, mtbi_s),
-    }
+    def of(self, values: Mapping[str, Any]) -> dict[str, float]:
+        job = {k: v for k, v in values.items() if not k.startswith(FIXED_TABLE)}
+        key = repr(sorted(job.items()))
+        if key not in self._known:
+            self._known[key] = on_demand_baseline(self.scenario.with_values(job))
+        return self._known[key]
 
 
 # --- the sweep -------------------------------------------------------------------------
@@ -222,9 +176,9 @@ def sweep(
                 frames[task] = frame
                 bar.update(task.reps)
     runs = _assemble(points, tasks, frames)
-    summary = _summary_table(points, runs, reps, seed)
+    summary = _summary_table(scenario, points, runs, reps, seed)
     try:
-        optimum = find_optimum(summary, points, objective, max_miss)
+        optimum = find_optimum(summary, points, objective, effective_max_miss(points, max_miss))
     except NoFeasiblePoint:
         if folder is not None:
             store.finish(folder, summary, runs, None, manifest)

@@ -99,3 +99,19 @@ def format_duration(seconds: float) -> str:
     if abs(seconds) >= 60.0:
         return f"{seconds / 60.0:.3g}min"
     return f"{seconds:.3g}s"
+
+
+def parse_probability(value: object) -> float:
+    """A probability from a number in [0, 1], its text (``"0.05"``) or a percentage
+    (``"5%"``)."""
+    number, scale = _number(value), 1.0
+    if isinstance(value, str):
+        text = value.strip()
+        text, scale = (text[:-1], 0.01) if text.endswith("%") else (text, 1.0)
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+    if number is None or not 0.0 <= number * scale <= 1.0:
+        raise ValueError(f'must be a probability such as 0.05 or "5%", got {value!r}')
+    return number * scale

@@ -44,13 +44,14 @@ def scenario(scenario_file: Path) -> Scenario:
 
 @pytest.fixture(scope="module")
 def by_interval(scenario: Scenario) -> SweepResult:
-    return sweep(scenario, {"checkpoint.interval": INTERVALS}, reps=REPS, seed=1)
+    # every interval misses the 12 h deadline often: max_miss=1 asks for the cheapest anyway
+    return sweep(scenario, {"checkpoint.interval": INTERVALS}, reps=REPS, seed=1, max_miss=1)
 
 
 @pytest.fixture(scope="module")
 def by_policy(scenario: Scenario) -> SweepResult:
     grid = {"policy.kind": ["spot", "greedy", "on_demand"], "policy.deadline": ["11h", "13h"]}
-    return sweep(scenario, grid, reps=REPS, seed=1)
+    return sweep(scenario, grid, reps=REPS, seed=1, max_miss=1)
 
 
 def axes() -> Axes:
@@ -317,7 +318,8 @@ def test_sweep_plots_writes_every_plot_that_applies(
     out = tmp_path / "sweep"
     vary = "checkpoint.interval=15min,1h"
     code, stdout, err = run_cli(
-        capsys, "sweep", scenario_file, "--vary", vary, "--reps", 20, "--out", out, "--plots"
+        capsys, "sweep", scenario_file, "--vary", vary, "--reps", 20, "--out", out, "--plots",
+            "--max-miss", "100%",
     )
     assert (code, err) == (0, "")
     for kind in ("interval", "risk", "cdf"):

@@ -152,7 +152,8 @@ def test_cli_prints_the_best_point_and_the_grid(
     assert (code, err) == (0, "")
     assert "best            checkpoint.interval=" in out and "closed forms    Young" in out
     marked = [line for line in out.splitlines() if line.startswith("*")]
-    assert len(marked) == 2 and marked[1] == "* best"  # the best row, and the legend
+    # the best row, and the legend (the file's deadline makes --max-miss 5% the default)
+    assert len(marked) == 2 and marked[1].startswith("* best; x misses the deadline in over 0.05")
     assert "within 1%" in out and "p95" in out
     code, out, _ = cli(capsys, *args, "--vary", "checkpoint.interval=20min,1h", "--json")
     data = json.loads(out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
@@ -293,16 +294,21 @@ def test_existing_out_force_and_another_sweeps_manifest(
 def test_max_miss_excludes_points_and_none_left_is_an_error(
     scenario_file: Path, scenario: Scenario, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """With a 12 h deadline, spot is cheapest but misses it often; on-demand never does."""
+    """With a 12 h deadline, spot is cheapest but misses it often; on-demand never does.
+    With a deadline, points that miss it in over 5% of runs are out unless --max-miss says."""
     args = [scenario_file, "--set", "policy.deadline=12h", "--reps", "100", "--json"]
     kinds = [*args, "--vary", "policy.kind=spot,on_demand"]
-    cheapest = json.loads(cli(capsys, *kinds)[1])
+    cheapest = json.loads(cli(capsys, *kinds, "--max-miss", "1")[1])
     assert cheapest["optimum"]["point"] == {"policy.kind": "spot"}
     assert cheapest["points"][0]["deadline_miss_prob"] > 0.1
-    code, out, _ = cli(capsys, *kinds, "--max-miss", "0.1")
-    safe = json.loads(out)
-    assert code == 0 and safe["optimum"]["point"] == {"policy.kind": "on_demand"}
+    for bound in ("0.1", "10%", None):
+        code, out, _ = cli(capsys, *kinds, *(["--max-miss", bound] if bound else []))
+        safe = json.loads(out)
+        assert code == 0 and safe["optimum"]["point"] == {"policy.kind": "on_demand"}
+        assert safe["optimum"]["max_miss"] == (0.05 if bound is None else 0.1)
     assert safe["optimum"]["flat_range"] is None and safe["optimum"]["exact_s"] is None
+    code, _, err = cli(capsys, *kinds, "--max-miss", "5 percent")
+    assert code == 2 and err.startswith("preemptsim: error: --max-miss: must be a probability")
     out_dir = tmp_path / "o"
     intervals = [*args, "--vary", "checkpoint.interval=10min,3h", "--max-miss", "0.01"]
     code, out, err = cli(capsys, *intervals, "--out", out_dir)
