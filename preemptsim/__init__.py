@@ -7,12 +7,14 @@
 """
 
 from preemptsim import analytic
+from preemptsim.advise import advise
 from preemptsim.scenario import Scenario, ScenarioError, load_scenario
 from preemptsim.simulate import simulate, summarize, timeline
 from preemptsim.sweep import sweep
 
 __all__ = [
     "Scenario",
+    "advise",
     "ScenarioError",
     "analytic",
     "load_scenario",

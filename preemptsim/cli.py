@@ -315,17 +315,66 @@ def add_sweep(commands: Subparsers) -> None:
     sw.set_defaults(func=cmd_sweep)
 
 
+def cmd_advise(args: argparse.Namespace) -> int:
+    from preemptsim.advise import advise
+
+    if args.plots and not args.out:
+        raise UsageError("--plots needs --out DIR: the plots are written beside the results")
+    scenario = load(args)
+    if args.out:
+        check_out(Path(args.out), args.force)
+    found = advise(scenario, max_miss=max_miss(args.max_miss), reps=args.reps, seed=args.seed)
+    print(json.dumps(outputs.plain_json(found.to_json()), indent=2) if args.json
+          else report.format_advice(found))  # fmt: skip
+    if args.out:
+        outputs.write_advice(Path(args.out), found.to_json(), found.candidates, scenario)
+        if args.plots:
+            from preemptsim.advice_plots import advice_figures
+
+            for name, fig in advice_figures(found).items():
+                save_figure(fig, Path(args.out) / f"{name}.png", quiet=args.json)
+    return 0
+
+
+def add_advise(commands: Subparsers) -> None:
+    adv = commands.add_parser(
+        "advise", help="the policy and checkpoint interval to run a job with, and its break-even"
+    )
+    adv.add_argument(
+        "scenario", nargs="?", help=f"scenario file or preset name (default: {DEFAULT_PRESET})"
+    )
+    adv.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario key")
+    adv.add_argument(
+        "--max-miss",
+        metavar="P",
+        help="the deadline-miss probability allowed, e.g. 0.05 or 5%% (default 5%%)",
+    )
+    adv.add_argument("--reps", type=int, default=500, help="replications a point (default 500)")
+    adv.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    adv.add_argument("--json", action="store_true", help="print the advice as JSON")
+    adv.add_argument("--out", metavar="DIR", help="write advice.json and candidates.csv")
+    adv.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
+    adv.add_argument(
+        "--plots", action="store_true", help="also write pareto.png and interval.png to --out"
+    )
+    adv.set_defaults(func=cmd_advise)
+
+
 def save_plot(kind: str, tables: dict[str, Any], out: Path, *, quiet: bool = False) -> None:
     """Draw one figure (plots.figure) and write it atomically, PNG or SVG by extension."""
     from preemptsim import plots
 
     if out.suffix.lower() not in (".png", ".svg"):
         raise UsageError(f"--out {out}: must end in .png or .svg")
-    fig = plots.figure(kind, **tables)
+    save_figure(plots.figure(kind, **tables), out, quiet=quiet, what=kind)
+
+
+def save_figure(fig: Any, out: Path, *, quiet: bool = False, what: str | None = None) -> None:
+    """Write a matplotlib figure atomically, PNG or SVG by the extension."""
     fmt = out.suffix.lower()[1:]
     outputs.write_atomic(out, lambda tmp: fig.savefig(tmp, format=fmt, dpi=120))
     if not quiet:
-        print(f"{kind} plot written to {out}")
+        print(f"{what or out.stem} plot written to {out}")
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -365,7 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (add_run, add_sweep, add_plot, add_presets, add_probe, add_calibrate):
+    for add in (add_advise, add_run, add_sweep, add_plot, add_presets, add_probe, add_calibrate):
         add(commands)
     for name, command in commands.choices.items():
         if name != "probe":  # probe passes every option on to probe.py

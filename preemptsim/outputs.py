@@ -50,6 +50,15 @@ def write_run(
     write_json(folder / "scenario.json", plain_json(scenario.model_dump()))
 
 
+def write_advice(
+    folder: Path, advice: dict[str, Any], candidates: pd.DataFrame, scenario: Scenario
+) -> None:
+    """``advise --out``: the advice (JSON), every option tried (CSV), and the scenario."""
+    write_json(folder / "advice.json", plain_json(advice))
+    write_atomic(folder / "candidates.csv", lambda tmp: candidates.to_csv(tmp, index=False))
+    write_json(folder / "scenario.json", plain_json(scenario.model_dump()))
+
+
 def plain_json(value: Any) -> Any:
     """``value`` fit for strict JSON: NaN as null, an infinite interval as "never"."""
     if isinstance(value, dict):

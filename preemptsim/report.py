@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from preemptsim.advise import Advice
+from preemptsim.advise import settings as advise_settings
 from preemptsim.grid import describe_point, show_value
 from preemptsim.scenario import Scenario
 from preemptsim.sweep import SweepResult
@@ -15,7 +17,7 @@ from preemptsim.units import format_duration
 def versus_on_demand(
     savings: float, miss: float | None = None, deadline_s: float | None = None, detail: str = ""
 ) -> str:
-    """"saves 50.9% against on-demand (detail)" or "costs 27.9% more than on-demand", with
+    """Say "saves 50.9% against on-demand (detail)" or "costs 27.9% more than on-demand", with
     the deadline-miss probability beside it wherever there is a deadline."""
     savings = round(savings, 3)
     text = (
@@ -42,7 +44,7 @@ def format_sweep(result: SweepResult) -> str:
     ]
     optima = result.optimum if isinstance(result.optimum, list) else [result.optimum]
     for best in optima:
-        lines += _best_lines(result, best) + [""]
+        lines += [*_best_lines(result, best), ""]
     marks = {_index(result, best) for best in optima if best["point"] is not None}
     return "\n".join([*lines, *_grid_lines(result, marks)])
 
@@ -120,8 +122,8 @@ def _grid_lines(result: SweepResult, best: set[int]) -> list[str]:
         line += f"{row['wall_h_mean']:>9.2f}{row['wall_h_p95']:>9.2f}"
         line += f"{row['deadline_miss_prob']:>8.1%}" if miss else ""
         lines.append(line + f"{row['savings_vs_on_demand']:>8.1%}")
-    excluded = f"; x misses the deadline in over {max_miss:.3g} of runs (--max-miss)"
-    note = "* best" + (excluded if max_miss is not None else "")
+    rule = f"; x misses the deadline in over {max_miss:.3g} of runs (--max-miss)"
+    note = "* best" + (rule if max_miss is not None else "")
     return [*lines, note]
 
 
@@ -170,3 +172,125 @@ def format_summary(summary: dict[str, Any], scenario: Scenario) -> str:
         f"and takes {summary['wall_h']['mean'] / on_demand['wall_h']:.2f}x as long on average.",
     ]
     return "\n".join(lines)
+
+
+def format_advice(advice: Advice) -> str:
+    """What ``preemptsim advise`` prints: the recommendation, the runners-up, break-even
+    points and the settings to paste, in a dozen lines."""
+    scenario, choice = advice.scenario, advice.recommendation
+    deadline_s = scenario.policy.deadline
+    goal = (
+        "no deadline: advised on cost alone"
+        if deadline_s is None
+        else f"deadline {deadline_s / 3600:g}h, missed in at most {advice.max_miss:.1%} of runs"
+    )
+    lines = [
+        f"{scenario.name}: {format_duration(scenario.job.work_s)} of work; {goal}",
+        f"{advice.reps} replications a point, seed {advice.seed}, same random numbers throughout",
+        "",
+        f"{'recommended':16s}{_option_name(choice, advice)}",
+        f"{'cost':16s}${choice['cost_usd']:,.2f} mean "
+        + _interval(choice["cost_usd_ci95"], ",.2f")
+        + "; "
+        + versus_on_demand(
+            choice["savings_vs_on_demand"],
+            detail=f"on-demand ${advice.on_demand['cost_usd']:,.2f}",
+        ),
+        f"{'wall time':16s}{choice['wall_h']:.2f} h mean, {choice['wall_h_p95']:.2f} h p95"
+        f" (on-demand {advice.on_demand['wall_h']:.2f} h)",
+    ]
+    if choice["deadline_miss_prob"] is not None:
+        miss = choice["deadline_miss_prob_ci95"]
+        lines.append(
+            f"{'deadline miss':16s}{choice['deadline_miss_prob']:.1%} " + _interval(miss, ".1%")
+        )
+    if choice["flat_range_s"] is not None:
+        low, high = (format_duration(v) for v in choice["flat_range_s"])
+        flat = f"any interval from {low} to {high}" if low != high else "no other interval tried"
+        lines.append(f"{'within 1%':16s}{flat}")
+    if not choice["feasible"]:
+        lines.append(f"{'warning':16s}nothing meets the deadline that often: this misses least")
+    lines += ["", *_alternative_lines(advice), "", *_break_even_lines(advice)]
+    return "\n".join([*lines, "", *_settings_lines(advice)])
+
+
+def _interval(bounds: list[float] | None, fmt: str) -> str:
+    return "" if bounds is None else f"[{format(bounds[0], fmt)}, {format(bounds[1], fmt)}]"
+
+
+def _option_name(option: dict[str, Any], advice: Advice) -> str:
+    policy = option["policy"].replace("_", " ")
+    interval_s = option["checkpoint_interval_s"]
+    if math.isinf(interval_s) or interval_s >= advice.scenario.job.work_s:
+        return f"{policy}, no checkpoints"
+    steps = advise_settings(advice.scenario, interval_s)["save_steps"]
+    every = f" (save every {steps:,} steps)" if steps is not None else ""
+    return f"{policy}, checkpoint every {format_duration(interval_s)} of work{every}"
+
+
+def _alternative_lines(advice: Advice) -> list[str]:
+    lines = []
+    for number, option in enumerate(advice.alternatives):
+        title = "runners-up" if number == 0 else ""
+        miss = option["deadline_miss_prob"]
+        risk = "" if miss is None else f", misses {miss:.1%}"
+        coarse = "" if option["reps"] >= advice.reps or option["policy"] == "on_demand" else " *"
+        lines.append(
+            f"{title:16s}{_option_name(option, advice)}: ${option['cost_usd']:,.2f}{risk}{coarse}"
+        )
+    if any(o["reps"] < advice.reps and o["policy"] != "on_demand" for o in advice.alternatives):
+        lines.append(f"{'':16s}* from the coarse search ({max(50, advice.reps // 4)} replications)")
+    return lines
+
+
+def _break_even_lines(advice: Advice) -> list[str]:
+    even, pricing = advice.break_even, advice.scenario.pricing
+    discount, now = even["spot_discount"], even["spot_discount_now"]
+    if discount is None:
+        lines = [f"{'break-even':16s}no spot price beats on-demand within the deadline risk"]
+    elif discount <= 0:
+        lines = [f"{'break-even':16s}spot beats on-demand even at the on-demand price"]
+    else:
+        lines = [
+            f"{'break-even':16s}spot pays while it is at least {discount:.1%} cheaper than "
+            f"on-demand (now {now:.1%}: ${(1 - now) * pricing.on_demand_usd_per_hour:,.3f} "
+            f"vs ${pricing.on_demand_usd_per_hour:,.3f} an hour)"
+        ]
+    mtbi = advice.scenario.interruptions
+    if "mtbi_s" in even:
+        now_s = 1.0 / mtbi.rate_per_s
+        found = even["mtbi_s"]
+        text = (
+            f"and interruptions come less often than every {format_duration(found)} per "
+            f"instance (now {format_duration(now_s)})"
+            if found is not None
+            else "at any interruption rate from 1/65536 to 65536 times today's"
+        )
+        lines.append(f"{'':16s}{text}")
+    elif "rate_factor" in even:
+        factor = even["rate_factor"]
+        text = (
+            f"and interruptions come at most {factor:.3g} times as often as the model's"
+            if factor is not None
+            else "at any interruption rate from 1/65536 to 65536 times the model's"
+        )
+        lines.append(f"{'':16s}{text}")
+    return lines
+
+
+def _settings_lines(advice: Advice) -> list[str]:
+    choice = advice.recommendation
+    if choice["policy"] == "on_demand":
+        return []
+    if choice["checkpoint_interval_s"] >= advice.scenario.job.work_s:
+        notice = "; save on the interruption notice" if advice.scenario.on_notice else ""
+        return [f"{'settings':16s}no periodic checkpoint pays{notice}"]
+    found = advise_settings(advice.scenario, choice["checkpoint_interval_s"])
+    lines = [f"{'settings':16s}checkpoint every {found['interval_min']:.1f} minutes of training"]
+    if found["huggingface"] is not None:
+        lines.append(f"{'':16s}Hugging Face: {found['huggingface']}")
+    else:
+        per_step = f"save_steps = {found['interval_min']:.1f} min / your step time"
+        lines.append(f"{'':16s}Hugging Face: {per_step}")
+    lines.append(f"{'':16s}Lightning:    {found['lightning']}")
+    return lines

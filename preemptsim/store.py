@@ -144,7 +144,7 @@ def finish(
     out: Path,
     summary: pd.DataFrame,
     runs: pd.DataFrame,
-    optimum: dict[str, Any] | None,
+    optimum: dict[str, Any] | list[dict[str, Any]] | None,
     manifest: dict[str, Any],
 ) -> None:
     """The final files, each written atomically; optimum.json only when there is one."""

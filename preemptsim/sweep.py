@@ -41,6 +41,8 @@ SUMMARY_COLUMNS = (
     "on_demand_cost_usd",
     "savings_vs_on_demand",
 )
+
+
 @dataclass(frozen=True)
 class SweepResult:
     """The per-point summary (summary.csv), every replication, and the optimum."""

@@ -317,10 +317,8 @@ def test_sweep_plots_writes_every_plot_that_applies(
 ) -> None:
     out = tmp_path / "sweep"
     vary = "checkpoint.interval=15min,1h"
-    code, stdout, err = run_cli(
-        capsys, "sweep", scenario_file, "--vary", vary, "--reps", 20, "--out", out, "--plots",
-            "--max-miss", "100%",
-    )
+    args = ["--vary", vary, "--reps", 20, "--out", out, "--plots", "--max-miss", "100%"]
+    code, stdout, err = run_cli(capsys, "sweep", scenario_file, *args)
     assert (code, err) == (0, "")
     for kind in ("interval", "risk", "cdf"):
         assert_png(out / f"{kind}.png")
