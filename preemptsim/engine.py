@@ -114,7 +114,8 @@ class Plan:
                 if checkpoint.emergency_write is not None
                 else snapshot_s + persist_s
             ),
-            on_notice=scenario.on_notice,
+            # an emergency checkpoint on ephemeral storage dies with the instance: none
+            on_notice=scenario.on_notice and checkpoint.storage != "ephemeral",
             notice_s=scenario.interruptions.notice,
             response_s=restart.response if restart.manual else 0.0,
             od_provision_s=(
@@ -190,7 +191,10 @@ class _Job:
     switched_at_s: float = math.nan
     next_stop_s: float = math.inf  # the next notice or take of the current lease
     take_s: float = math.inf  # when the current lease is taken
-    phase_end_s: float = math.inf  # when the segment under way ends, if not interrupted
+    lead_s: float = 0.0  # the current lease's notice before its take
+    saved_at_s: float = math.inf  # when the segment under way is saved, if not interrupted
+    taken: bool = False  # whether the last lease was taken (else released or first)
+    taken_at_s: float = -math.inf  # the moment the last take was meant for
     process: simpy.Process | None = None
 
     def run(self) -> Generator[simpy.Event, object, None]:
@@ -198,7 +202,7 @@ class _Job:
         first, market = True, self.plan.first_market
         while True:
             if market == "spot":
-                market = yield from self._wait_for_spot(first)
+                market = yield from self._wait_for_spot(first, self.taken)
             if market == "on_demand" and self.plan.first_market == "spot":
                 if math.isnan(self.switched_at_s):
                     self.switched_at_s = self.env.now
@@ -214,14 +218,20 @@ class _Job:
                 )
             market, first = following, False
 
-    def _wait_for_spot(self, first: bool) -> Generator[simpy.Event, object, Market]:
-        """Downtime and any wait for capacity, unless the policy moves to on-demand first."""
-        begin_s = self.env.now
-        provision_s = 0.0 if first else draw(self.plan.scenario.restart.provision, self.rngs, 1)
-        response_s = 0.0 if first else self.plan.response_s
+    def _wait_for_spot(self, first: bool, taken: bool) -> Generator[simpy.Event, object, Market]:
+        """Downtime and any wait for capacity, unless the policy moves to on-demand first.
+
+        A manual restart's response follows an interruption (``taken``) only: a voluntary
+        move to spot is the policy's, with no human to wait for.  Once capacity is there,
+        the safety net counts the restore the new instance will pay before it works.
+        """
+        begin_s, scenario = self.env.now, self.plan.scenario
+        provision_s = 0.0 if first else draw(scenario.restart.provision, self.rngs, 1)
+        response_s = self.plan.response_s if taken else 0.0
         ready_s = self.model.capacity_at(begin_s + provision_s + response_s)
         policy, remaining_s = self.plan.policy, self._remaining_s()
-        unaffordable = policy.leave_spot(ready_s, remaining_s, self._next_segment_s())
+        restore_s = scenario.job.setup if first else scenario.restart.restore.mean_s
+        unaffordable = policy.leave_spot(ready_s + restore_s, remaining_s, self._next_segment_s())
         switch_s = min(policy.switch_at(remaining_s), ready_s if unaffordable else math.inf)
         switch_s = max(begin_s, switch_s)
         if switch_s < ready_s or unaffordable:
@@ -243,6 +253,7 @@ class _Job:
         next), or the policy releases it for the other market."""
         start_s, market = self.env.now, self.market
         self._arm(start_s)
+        self.taken = False
         try:
             try:
                 yield from self._restore(first)
@@ -253,6 +264,7 @@ class _Job:
                 yield from self._drain()
         except simpy.Interrupt:
             self._lose()
+            self.taken, self.taken_at_s = True, self.take_s
             return "spot"
         finally:
             self.lease_no += 1  # disarms this lease's interruption
@@ -288,15 +300,17 @@ class _Job:
             work_s = end_s - self.progress_s
             blocking_s = 0.0 if last else self._snapshot_wait_s(work_s)
             if guarded and self._leave(work_s + blocking_s):
+                yield from self._await_durable()
                 return "on_demand" if self.market == "spot" else "spot"
             self.phase, self.phase_start_s, self.phase_work_s = "segment", env.now, work_s
-            self.phase_end_s = env.now + work_s + blocking_s
+            self.saved_at_s = env.now + work_s + blocking_s + (0.0 if last else plan.persist_s)
             yield env.timeout(work_s + blocking_s)
             self.progress_s = end_s
             if logging:
                 self._log(self.phase_start_s, self.phase_start_s + work_s, "work")
                 self._log(self.phase_start_s + work_s, env.now, "checkpoint")
             if last:
+                self._settle(env.now, taken=False)  # persists that ended by the finish count
                 return None
             self.segment += 1
             self.checkpoint_s += blocking_s
@@ -331,10 +345,20 @@ class _Job:
         self.checkpoint_s += count * plan.snapshot_s
 
     def _leave(self, segment_s: float) -> bool:
-        """Whether the policy leaves this market at this durable point."""
+        """Whether the policy leaves this market at this segment start."""
         if self.market == "spot":
             return self.plan.policy.leave_spot(self.env.now, self._remaining_s(), segment_s)
-        return self._leave_on_demand()
+        return self._leave_on_demand(segment_s)
+
+    def _await_durable(self) -> Generator[simpy.Event, object, None]:
+        """Before a voluntary move: hold the instance, idle, until the persist in flight
+        ends, so that the move carries only durable progress (DESIGN.md §1)."""
+        if self.persist is not None:
+            self._enter("idle")
+            yield self.env.timeout(self.persist[0] - self.env.now)
+            self.idle_s += self.env.now - self.phase_start_s
+            self._log(self.phase_start_s, self.env.now, "idle")
+            self._settle(self.env.now, taken=False)
 
     def _snapshot_wait_s(self, work_s: float) -> float:
         """Blocking time after ``work_s`` of work: any wait for the last persist, then the
@@ -354,17 +378,18 @@ class _Job:
         self._settle(math.inf)
         self.persist = (end_s, progress_s, segment)
 
-    def _settle(self, now_s: float) -> None:
-        """Make a persist that ended before ``now_s`` durable."""
-        if self.persist and self.persist[0] < now_s:
+    def _settle(self, now_s: float, taken: bool = True) -> None:
+        """Make a persist that ended before ``now_s`` durable (or at it, where nothing
+        takes the instance then: ties go to the interruption)."""
+        if self.persist and (self.persist[0] < now_s or (not taken and self.persist[0] == now_s)):
             self.durable = self.persist[1:]
             self.persist = None
             self.checkpoints += 1
 
-    def _leave_on_demand(self) -> bool:
+    def _leave_on_demand(self, segment_s: float) -> bool:
         now_s = self.env.now
         return self.model.capacity_at(now_s) == now_s and self.plan.policy.leave_on_demand(
-            now_s, self._remaining_s()
+            now_s, self._remaining_s(), segment_s
         )
 
     def _next_segment_s(self) -> float:
@@ -384,15 +409,18 @@ class _Job:
         )
 
     def _notice_helps(self) -> bool:
-        """Whether to act on a notice: only when the segment under way would not end before
-        the take and an emergency checkpoint would, saving work that is not yet durable.
-        Otherwise the job carries on as if there were no notice, so a notice never hurts."""
+        """Whether to act on a notice: only when the segment under way would not be saved
+        (its checkpoint durable, or the job done) before the take and an emergency
+        checkpoint would, saving work that is not yet durable.  Otherwise the job carries
+        on as if there were no notice, so a notice never hurts.  The emergency checkpoint
+        fits when it is shorter than the notice's lead (exact: an emergency write equal to
+        the notice ends at the take, which the take wins)."""
         now_s = self.env.now
-        if self.phase != "segment" or self.phase_end_s < self.take_s:
+        if self.phase != "segment" or self.saved_at_s < self.take_s:
             return False
         worked_s = min(now_s - self.phase_start_s, self.phase_work_s)
         saves = self.progress_s + worked_s > self.durable[0]
-        return saves and now_s + self.plan.emergency_write_s < self.take_s
+        return saves and self.plan.emergency_write_s < self.lead_s
 
     def _drain(self) -> Generator[simpy.Event, object, None]:
         """After a notice that helps: an emergency checkpoint of the work so far (any
@@ -426,10 +454,13 @@ class _Job:
         self.next_stop_s = self.take_s = math.inf
         if self.market != "spot":
             return
-        take_s = self.model.take_at(start_s)
+        # A take happens once: one that fired a rounding error before its moment (SimPy
+        # adds a delay to the clock) must not take the next instance too.
+        take_s = self.model.take_at(max(start_s, self.taken_at_s))
         if math.isinf(take_s):
             return
         self.next_stop_s = self.take_s = take_s
+        self.lead_s = min(self.plan.notice_s, take_s - start_s)
         lease_no = self.lease_no
         if self.plan.on_notice:
             notice_s = max(take_s - self.plan.notice_s, start_s)

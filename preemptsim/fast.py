@@ -316,17 +316,17 @@ def _begin(ctx: _Context, runs: _Runs, attempt: int) -> tuple[F, F | float]:
         return runs.now, scenario.job.setup
     draw = ctx.streams.uniform
     provision = _delay(scenario.restart.provision, lambda: draw(1, attempt, runs.row))
-    delta = np.maximum((runs.now + provision) + ctx.plan.response_s - runs.now, 0.0)
-    runs.now, runs.wait = runs.now + delta, runs.wait + delta
+    ready = np.maximum((runs.now + provision) + ctx.plan.response_s, runs.now)
+    runs.now, runs.wait = ready, runs.wait + (ready - runs.now)
     return runs.now, _delay(scenario.restart.restore, lambda: draw(2, attempt, runs.row))
 
 
 def _take(ctx: _Context, runs: _Runs, t: F, attempt: int) -> F:
-    """When this lease is taken, as SimPy schedules it (now + delay); inf on on-demand."""
+    """When this lease is taken (engine.py schedules it at that exact moment); inf on
+    on-demand."""
     if ctx.on_demand:
         return np.full_like(t, np.inf)
-    take = ctx.takes.at(t, lambda: ctx.streams.uniform(0, attempt, runs.row))
-    return t + (take - t)
+    return ctx.takes.at(t, lambda: ctx.streams.uniform(0, attempt, runs.row))
 
 
 def _attempt(ctx: _Context, runs: _Runs, attempt: int) -> tuple[B, F]:
@@ -338,7 +338,7 @@ def _attempt(ctx: _Context, runs: _Runs, attempt: int) -> tuple[B, F]:
     lease = _Lease.of(s, runs, t, t + restore)
     x = take
     if s.notices:
-        notice = t + (np.maximum(take - s.notice, t) - t)
+        notice = np.maximum(take - s.notice, t)
         x = np.where(_notice_helps(lease, notice, take), notice, take)
     hit = x <= lease.finish
     x = np.where(hit, x, t)  # a finished lease stops "at t": in its restore, adding nothing
@@ -356,7 +356,7 @@ def _attempt(ctx: _Context, runs: _Runs, attempt: int) -> tuple[B, F]:
         progress, segment = np.where(hit, 0.0, progress), np.where(hit, 0, segment)
     runs.restore += np.where(hit & stop.in_restore, x - t, restore)
     runs.checkpoint += checkpoint
-    runs.checkpoints += np.where(hit, count, np.maximum(lease.last - (s.persist > 0), 0))
+    runs.checkpoints += np.where(hit, count, _finished_count(lease))
     runs.interruptions += hit
     runs.lost += stop.progress - progress  # 0 where finished: stopped "in the restore"
     runs.progress, runs.segment = progress, segment
@@ -366,19 +366,30 @@ def _attempt(ctx: _Context, runs: _Runs, attempt: int) -> tuple[B, F]:
     return ~hit, end
 
 
+def _finished_count(lease: _Lease) -> I:
+    """Checkpoints made durable by a lease that finishes the job: every one of its phases
+    but the last ends in one; an async one is durable if its persist ends by the finish."""
+    s = lease.shape
+    if s.persist == 0:
+        return lease.last
+    return np.maximum(lease.last - 1, 0) + ((lease.last >= 1) & (s.persist <= s.last_work))
+
+
 def _notice_helps(lease: _Lease, notice: F, take: F) -> B:
     """Where acting on the notice helps, as engine._notice_helps: at work or in a checkpoint
-    (not the restore) of a phase that would not end before the take, with progress not yet
-    durable, and room for the emergency checkpoint before the take."""
+    (not the restore) of a phase that would not be saved (checkpoint durable, or job done)
+    before the take, with progress not yet durable, and an emergency checkpoint shorter
+    than the notice's lead (exact: ties go to the take)."""
     s = lease.shape
     live = (notice < take) & (notice <= lease.finish) & (notice > lease.t0)
     at = np.where(live, notice, lease.t)  # elsewhere any moment of the lease will do
     stop = _Stop.at(lease, at)
-    phase_end = np.where(
-        stop.phase == lease.last, lease.finish, lease.first_end + stop.phase * s.period
+    saved_at = np.where(
+        stop.phase == lease.last, lease.finish, lease.first_end + stop.phase * s.period + s.persist
     )
     saves = stop.progress > stop.durable(lease, at)[0]
-    return live & (phase_end >= take) & saves & (notice + s.emergency < take)
+    lead = np.minimum(s.notice, take - lease.t)
+    return live & (saved_at >= take) & saves & (s.emergency < lead)
 
 
 def _drain(

@@ -208,9 +208,12 @@ class Replay:
     offset_s: float
 
     def _locate(self, t_s: float) -> tuple[float, int]:
-        """The start of the trace's repetition holding run time ``t_s``, and the tick index."""
+        """The start of the trace's repetition holding run time ``t_s``, and the tick index.
+        The tick tolerance holds across a repetition's end too: a moment a rounding error
+        short of it is in the next repetition's first tick."""
         unrolled = t_s + self.offset_s
-        base = math.floor(unrolled / self.trace.period_s) * self.trace.period_s
+        period_s = self.trace.period_s
+        base = math.floor((unrolled + TICK_TOLERANCE_S) / period_s) * period_s
         within_s = unrolled - base + TICK_TOLERANCE_S
         index = int(np.searchsorted(self.trace.starts_s, within_s, side="right")) - 1
         return base - self.offset_s, index

@@ -13,7 +13,7 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -447,13 +447,20 @@ def _json_trace(text: str) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | 
     return np.arange(len(preempted)) * gap_s, preempted == 0, len(preempted) * gap_s, price_array
 
 
+def _utc_timestamp(text: str) -> float:
+    """Seconds since the epoch of an ISO time; one without a zone is UTC, never the
+    machine's local time (whose daylight-saving jumps would reorder the ticks)."""
+    moment = datetime.fromisoformat(text)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
 def _csv_trace(text: str, file: Path) -> tuple[np.ndarray, np.ndarray, float, None]:
     rows = list(csv.reader(text.splitlines()))
     if not rows or [c.strip() for c in rows[0]] != ["date", "availability"]:
         raise ValueError("not a trace: expected JSON, or CSV with header 'date,availability'")
     body = [row for row in rows[1:] if row]
     available = _ticks([int(row[1]) for row in body], "availability")
-    times = np.array([datetime.fromisoformat(row[0]).timestamp() for row in body])
+    times = np.array([_utc_timestamp(row[0]) for row in body])
     starts_s = times - times[0]
     if len(starts_s) > 1 and np.any(np.diff(starts_s) <= 0):
         raise ValueError("timestamps must increase")

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from preemptsim import billing, fast
+from preemptsim.analytic import segments
 from preemptsim.engine import Plan, RunRecord, run_once
 from preemptsim.interruptions import Trace
 from preemptsim.scenario import Scenario, ScenarioError, load_trace
@@ -105,27 +106,69 @@ TRIES_LIMIT = 1e4  # expected tries of one segment beyond which a job "never" fi
 
 
 def check_can_finish(scenario: Scenario) -> None:
-    """Refuse, with one line naming the key, a job that could never or practically never
-    finish: segments longer than an instance lives, or (Poisson) needing over 10⁴ tries."""
-    spec, checkpoint = scenario.interruptions, scenario.checkpoint
-    segment_s = min(checkpoint.interval, scenario.job.work_s) + checkpoint.write
+    """Refuse, with one line naming the key, a spot job that could never or practically
+    never finish: what one instance must live through to save anything (its restore and a
+    segment up to a durable checkpoint, snapshot and persist in async mode, unless an
+    emergency checkpoint fits its notice; with ephemeral storage the whole job) outlasts
+    ``max_lifetime``, or (Poisson) needs over 10⁴ tries."""
+    spec = scenario.interruptions
+    if scenario.policy.kind == "on_demand":
+        return
+    segment_s, ephemeral = _lease_work_s(scenario)
     needs_s = segment_s + scenario.restart.restore.mean_s
-    if spec.max_lifetime is not None and needs_s >= spec.max_lifetime:
+    lifetime_s = spec.max_lifetime
+    if lifetime_s is not None and needs_s >= lifetime_s and ephemeral:
         raise ScenarioError(
-            f"interruptions.max_lifetime: an instance lives {format_duration(spec.max_lifetime)}"
+            f"checkpoint.storage: ephemeral checkpoints die with the instance, so the whole "
+            f"job must run on one ({format_duration(needs_s)} with its checkpoints and "
+            f"restore), which lives {format_duration(lifetime_s)}: it can never finish; "
+            "use persistent storage, which keeps checkpoints across instances"
+        )
+    if lifetime_s is not None and needs_s >= lifetime_s and not _notice_saves(scenario):
+        raise ScenarioError(
+            f"interruptions.max_lifetime: an instance lives {format_duration(lifetime_s)}"
             f", less than a segment with its checkpoint and restore "
             f"({format_duration(needs_s)}): the job can never finish; checkpoint more often"
         )
-    if spec.model != "poisson" or scenario.policy.kind == "on_demand":
+    if spec.model != "poisson":
         return
     rate = spec.rate_per_s * scenario.job.instances
     tries = math.exp(min(rate * needs_s, 700.0))
+    if tries > TRIES_LIMIT and ephemeral:
+        raise ScenarioError(
+            f"checkpoint.storage: ephemeral checkpoints die with the instance, so the whole "
+            f"job ({format_duration(needs_s)}) must run between two interruptions (one every "
+            f"{format_duration(1 / rate)} on average): about {tries:.0e} tries; "
+            "use persistent storage, which keeps checkpoints across instances"
+        )
     if tries > TRIES_LIMIT:
         raise ScenarioError(
             f"checkpoint.interval: with an interruption every {format_duration(1 / rate)} on "
             f"average, a segment of {format_duration(segment_s)} needs about {tries:.0e} tries: "
             f"the job would practically never finish; checkpoint more often"
         )
+
+
+def _notice_saves(scenario: Scenario) -> bool:
+    """Whether a lease that lives ``max_lifetime`` may save work with an emergency
+    checkpoint: one shorter than the notice, after a restore that ends before it."""
+    plan, lifetime_s = Plan.of(scenario), scenario.interruptions.max_lifetime or math.inf
+    restore_s = scenario.restart.restore.mean_s
+    fits = plan.emergency_write_s < plan.notice_s and restore_s < lifetime_s - plan.notice_s
+    return plan.on_notice and fits
+
+
+def _lease_work_s(scenario: Scenario) -> tuple[float, bool]:
+    """What one lease must do after its restore to save anything, in seconds (a lower
+    bound: no waits for persists), and whether that is the whole job (ephemeral storage)."""
+    checkpoint, work_s = scenario.checkpoint, scenario.job.work_s
+    count = segments(work_s, checkpoint.interval)[0]
+    blocking_s = checkpoint.write + checkpoint.snapshot  # one of them is 0 (sync or async)
+    if checkpoint.storage == "ephemeral":
+        return work_s + (count - 1) * blocking_s, True
+    if count == 1:
+        return work_s, False
+    return checkpoint.interval + blocking_s + checkpoint.persist, False
 
 
 def timeline(scenario: Scenario, rep: int = 0, seed: int = 1) -> pd.DataFrame:
