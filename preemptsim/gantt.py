@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,15 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from preemptsim.plotbase import INTERRUPTION_COLOUR, PlotError, legend_below, need_columns, new_axes
+from preemptsim.plotbase import (
+    DEADLINE_LINE,
+    INTERRUPTION_COLOUR,
+    PlotError,
+    duration_text,
+    legend_below,
+    need_columns,
+    new_axes,
+)
 
 SPAN_STYLE = {  # kind: (legend text, colour); the order of the legend
     "work": ("useful work", "#4c9a2a"),
@@ -23,17 +32,20 @@ SPAN_STYLE = {  # kind: (legend text, colour); the order of the legend
 ON_DEMAND_HATCH = "///"
 
 
-def timeline(spans: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+def timeline(
+    spans: pd.DataFrame, *, ax: Axes | None = None, deadline_h: float | None = None
+) -> Axes:
     """One replication as a Gantt strip (``simulate.timeline``): work, checkpoints, lost work,
     restore, waiting, idle; on-demand stretches hatched; interruptions marked above;
-    checkpoints also ticked in a lane below (most are too short to see at a run's scale)."""
+    checkpoints also ticked in a lane below (most are too short to see at a run's scale);
+    the deadline, where given, as a vertical line labelled "deadline"."""
     need_columns(spans, ["start_h", "end_h", "kind"], "the timeline plot")
     if spans.empty:
         raise PlotError("the timeline plot needs at least one span")
     ax = new_axes(ax, (12.0, 3.2))
     wall = float(spans["end_h"].max())
-    market = spans["market"] if "market" in spans.columns else pd.Series(None, index=spans.index)
-    hired = market.fillna("").eq("on_demand")
+    no_market = pd.Series(False, index=spans.index)
+    hired = spans["market"].eq("on_demand") if "market" in spans.columns else no_market
     handles = [
         _span_bars(ax, spans[spans["kind"] == kind], hired, kind, wall) for kind in SPAN_STYLE
     ]
@@ -49,8 +61,10 @@ def timeline(spans: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         handles.append(
             Line2D([], [], color=INTERRUPTION_COLOUR, marker="v", ls="-", label="interruption")
         )
+    if deadline_h is not None and math.isfinite(deadline_h):
+        handles.append(_deadline_line(ax, deadline_h))
     lost = float((spans["end_h"] - spans["start_h"])[spans["kind"] == "lost"].sum())
-    ax.set_xlim(0, wall * 1.01)
+    ax.set_xlim(0, max(wall, deadline_h or 0.0) * 1.01)
     ax.set_ylim(0, 1.0)
     ax.set_yticks([])
     ax.set_xlabel("time since the start (h)")
@@ -60,6 +74,15 @@ def timeline(spans: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     )
     legend_below(ax, [h for h in handles if h is not None], columns=4)
     return ax
+
+
+def _deadline_line(ax: Axes, deadline_h: float) -> Any:
+    """The deadline as a vertical line across the strip, "deadline" written by its top."""
+    label = f"deadline ({duration_text(deadline_h * 3600)})"
+    line = ax.axvline(deadline_h, label=label, **DEADLINE_LINE)
+    where = ax.get_xaxis_transform()  # x in hours, y a share of the strip's height
+    ax.text(deadline_h, 0.98, "deadline ", transform=where, ha="right", va="top", fontsize="small")
+    return line
 
 
 def _span_bars(ax: Axes, rows: pd.DataFrame, hired: pd.Series, kind: str, wall: float) -> Any:

@@ -1,11 +1,13 @@
-"""Figures (preemptsim/plots.py, gantt.py) and ``preemptsim plot``: each plot function, on a
-small real sweep, draws the artists a reader needs (checked on the Axes, not on pixels); the
-command line writes real PNG and SVG files and turns bad input into one line and exit code 2.
+"""Figures (preemptsim/plots.py, intervalplot.py, gantt.py) and ``preemptsim plot``: each
+plot function, on a small real sweep or a table written by hand, draws the artists a reader
+needs (checked on the Axes, not on pixels); the command line writes real PNG and SVG files
+and turns bad input into one line and exit code 2.  The deadline-risk figures are in
+test_riskplot.py.
 """
 
 from __future__ import annotations
 
-import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +16,16 @@ import pandas as pd
 import pytest
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
-from matplotlib.figure import Figure
 
-from preemptsim import gantt, load_scenario, plots
+from preemptsim import gantt, intervalplot, load_scenario, plots
 from preemptsim.cli import main
-from preemptsim.plotbase import PlotError
+from preemptsim.plotbase import PlotError, distinct
 from preemptsim.scenario import Scenario
 from preemptsim.simulate import timeline
 from preemptsim.sweep import SweepResult, sweep
 from preemptsim.units import parse_duration
 from tests.conftest import small_job_toml
+from tests.plotkit import axes, labelled, legend_texts
 
 INTERVALS = ["10min", "30min", "1h", "2h"]
 REPS = 50
@@ -54,26 +56,31 @@ def by_policy(scenario: Scenario) -> SweepResult:
     return sweep(scenario, grid, reps=REPS, seed=1, max_miss=1)
 
 
-def axes() -> Axes:
-    """A bare Axes (no pyplot state to leak between tests)."""
-    return Figure(layout="constrained").subplots()
+def on_demand_notes(ax: Axes) -> list[str]:
+    return [t.get_text() for t in ax.texts if t.get_text().startswith("on-demand")]
 
 
-def legend_texts(ax: Axes) -> list[str]:
-    legend = ax.get_legend()
-    assert legend is not None
-    return [text.get_text() for text in legend.get_texts()]
-
-
-def labelled(ax: Axes, start: str) -> list[Any]:
-    """The lines of ``ax`` whose label starts with ``start``."""
-    return [line for line in ax.get_lines() if str(line.get_label()).startswith(start)]
+def interval_table(**columns: Any) -> pd.DataFrame:
+    """A summary written by hand: spot costs $12, $10, $11 at 10 min, 30 min, 1 h (95% band
+    ±$0.2), on-demand $30, updated column by column from ``columns``."""
+    table = pd.DataFrame(
+        {
+            "checkpoint.interval": [600.0, 1800.0, 3600.0],
+            "cost_usd_mean": [12.0, 10.0, 11.0],
+            "cost_usd_ci95_low": [11.8, 9.8, 10.8],
+            "cost_usd_ci95_high": [12.2, 10.2, 11.2],
+            "wall_h_mean": [12.0, 11.0, 11.5],
+            "on_demand_cost_usd": 30.0,
+            "on_demand_wall_h": 10.0,
+        }
+    )
+    return table.assign(**columns)
 
 
 # --- interval --------------------------------------------------------------------------
 
 
-def test_interval_cost_band_wall_twin_on_demand_and_optima(by_interval: SweepResult) -> None:
+def test_interval_cost_band_wall_twin_and_optima(by_interval: SweepResult) -> None:
     summary, optimum = by_interval.summary, by_interval.optimum
     ax = plots.interval(summary, ax=axes(), optimum=optimum)
     assert ax.get_xscale() == "log"
@@ -92,19 +99,92 @@ def test_interval_cost_band_wall_twin_on_demand_and_optima(by_interval: SweepRes
     [star] = labelled(ax, "simulated optimum")
     best = summary["cost_usd_mean"].idxmin()
     assert star.get_xdata()[0] == summary.at[best, "checkpoint.interval"] / 60
-    assert labelled(ax, "on-demand")
-    for name, key in (("Young", "young_s"), ("Daly", "daly_s"), ("exact", "exact_s")):
-        [line] = labelled(ax, name)
-        assert line.get_xdata()[0] == pytest.approx(optimum[key] / 60)
+    # C = 2 min, M = 3 h: Young √(2·120·10800) = 1610 s = 26.8 min; Daly 1610·(1 + √(C/2M)/3
+    # + C/18M) − 120 = 1531.0 s and the exact (Lambert W) 1531.0 s agree to 1e-5: one line
+    # named after both, 5% from Young's line.
+    [young] = labelled(ax, "Young")
+    assert young.get_xdata()[0] == pytest.approx(optimum["young_s"] / 60)
+    [both] = labelled(ax, "Daly (2006) = exact optimum")
+    assert both.get_xdata()[0] == pytest.approx(optimum["exact_s"] / 60)
+    assert both.get_xdata()[0] == pytest.approx(1531.0 / 60, rel=1e-3)
+    assert not labelled(ax, "exact")
     texts = legend_texts(ax)
-    assert len(texts) == 7 and any("Young" in t and "min" in t for t in texts)
+    assert any("Young" in t and "26.8min" in t for t in texts)
+    assert any(t.startswith("Daly (2006) = exact") and "25.5min" in t for t in texts)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["10min", "30min", "1h", "2h"]
+
+
+@pytest.mark.parametrize(("ratio", "lines"), [(1.005, 1), (1.02, 2), (1.10, 2)])
+def test_interval_closed_forms_share_a_line_only_when_they_coincide(
+    ratio: float, lines: int
+) -> None:
+    # The axis spans 10 min/1.15 to 60 min·1.15: ln(6·1.3225) = 2.07, so "a few pixels"
+    # (0.5% of it) is 1.04% apart; 0.5% merges, 2% and 10% stay two lines.
+    ax = plots.interval(
+        interval_table(), ax=axes(), optimum={"daly_s": 1500.0, "exact_s": 1500.0 * ratio}
+    )
+    assert len(labelled(ax, "Daly")) == 1 and len(labelled(ax, "exact")) == lines - 1
+    assert len(labelled(ax, "Daly (2006) = exact")) == 2 - lines
 
 
 def test_interval_without_optimum_draws_no_theory(by_interval: SweepResult) -> None:
     ax = plots.interval(by_interval.summary, ax=axes())
-    assert not labelled(ax, "Young") and not labelled(ax, "exact")
-    assert len(legend_texts(ax)) == 4
+    assert not labelled(ax, "Young") and not labelled(ax, "Daly") and not labelled(ax, "exact")
+
+
+def test_cost_limits_let_the_curve_span_the_axis() -> None:
+    # Curve $10–12 (span 2): the axis may be at most 2/0.6 = 3.33 high; pad 0.05·3.33 = 0.167.
+    curve = np.array([12.0, 10.0, 11.0])
+    (bottom, top), fits = intervalplot.cost_limits(curve, [])
+    assert (bottom, top) == pytest.approx((10 - 1 / 6, 12 + 1 / 6))
+    # $12.5 fits: 9.833 to 12.667 is 2.83 high; $14 would make it 4.33, more than 3.33.
+    (bottom, top), fits = intervalplot.cost_limits(curve, [12.5, 14.0])
+    assert fits == [True, False] and (bottom, top) == pytest.approx((10 - 1 / 6, 12.5 + 1 / 6))
+    # A band to $5 is cut where the axis reaches 3.33: bottom 12.667 − 3.333 = 9.333.
+    (bottom, top), _ = intervalplot.cost_limits(curve, [12.5], [pd.Series([5.0, 13.0])])
+    assert (bottom, top) == pytest.approx((12.5 + 1 / 6 - 2 / 0.6, 12.5 + 1 / 6))
+
+
+def test_interval_on_demand_off_scale_is_a_note_not_the_range() -> None:
+    table = interval_table()  # on-demand $30, three times the spot minimum
+    ax = plots.interval(table, ax=axes())
+    bottom, top = ax.get_ylim()
+    assert bottom <= 10 and top >= 12  # the whole spot curve ...
+    assert 2.0 / (top - bottom) >= intervalplot.CURVE_SHARE  # ... spanning 60% of the axis
+    assert not labelled(ax, "on-demand")
+    assert on_demand_notes(ax) == ["on-demand, never interrupted: $30.00 (off scale)"]
+
+
+def test_interval_on_demand_inside_is_one_labelled_line() -> None:
+    ax = plots.interval(interval_table(on_demand_cost_usd=12.5), ax=axes())
+    [line] = labelled(ax, "on-demand, never interrupted: $12.50")
+    assert line.get_ydata()[0] == 12.5 and ax.get_ylim()[1] > 12.5
+    assert not on_demand_notes(ax)
+
+
+def test_interval_one_line_or_note_per_distinct_baseline() -> None:
+    # Two jobs: 10 h (spot $10–12, on-demand $30) and 20 h (twice both).  The curves span
+    # $10–24, so the axis may be 23.3 high: $30 fits (8.8 to 31.2), $60 does not.
+    short = interval_table(**{"job.work": 36000.0})
+    long = short.assign(**{"job.work": 72000.0, "on_demand_cost_usd": 60.0})
+    for column in ("cost_usd_mean", "cost_usd_ci95_low", "cost_usd_ci95_high"):
+        long[column] *= 2
+    ax = plots.interval(pd.concat([short, long], ignore_index=True), ax=axes())
+    [line] = labelled(ax, "on-demand, never interrupted (job.work = 10h): $30.00")
+    assert line.get_ydata()[0] == 30.0 and ax.get_ylim()[1] > 30.0
+    assert on_demand_notes(ax) == ["on-demand, never interrupted: $60.00 (off scale)"]
+    # The same baseline on every row (a sweep over [checkpoint] keys): one line, one label.
+    ax = plots.interval(pd.concat([short, long.assign(on_demand_cost_usd=30.0)]), ax=axes())
+    assert len(labelled(ax, "on-demand")) + len(on_demand_notes(ax)) == 1
+    assert labelled(ax, "on-demand, never interrupted: $30.00")
+
+
+def test_interval_of_a_sweep_shows_each_baseline_once(by_interval: SweepResult) -> None:
+    summary = by_interval.summary
+    ax = plots.interval(summary, ax=axes())
+    told = [re.search(r"\((\d+) baselines\)", n) for n in on_demand_notes(ax)]
+    count = len(labelled(ax, "on-demand")) + sum(int(m[1]) if m else 1 for m in told)
+    assert count == len(distinct(summary["on_demand_cost_usd"]))
 
 
 def test_interval_one_series_per_other_varied_key(scenario: Scenario) -> None:
@@ -131,80 +211,6 @@ def test_interval_without_ax_uses_pyplot(by_interval: SweepResult) -> None:
     plt.close("all")
 
 
-# --- risk ------------------------------------------------------------------------------
-
-
-def test_pareto_keeps_what_nothing_beats() -> None:
-    miss = np.array([0.0, 10.0, 5.0, 20.0, 0.0])
-    cost = np.array([10.0, 5.0, 7.0, 6.0, 12.0])
-    # (0, 10) then (5, 7) then (10, 5); (20, 6) costs more than (10, 5); (0, 12) than (0, 10)
-    assert plots.pareto(miss, cost).tolist() == [0, 2, 1]
-
-
-def test_risk_series_per_policy_on_demand_and_frontier(by_policy: SweepResult) -> None:
-    summary = by_policy.summary
-    ax = plots.risk(summary, ax=axes())
-    texts = legend_texts(ax)
-    assert texts[:3] == ["spot only", "Greedy", "on-demand"]
-    assert texts[3].startswith("on-demand, never interrupted: $")
-    assert texts[4].startswith("Pareto frontier")
-    for name, kind in (("spot only", "spot"), ("Greedy", "greedy")):
-        [line] = labelled(ax, name)
-        rows = summary[summary["policy.kind"] == kind]
-        np.testing.assert_allclose(line.get_xdata(), 100 * rows["deadline_miss_prob"])
-        np.testing.assert_allclose(line.get_ydata(), rows["cost_usd_mean"])
-    [star] = labelled(ax, "on-demand, never")
-    assert star.get_xdata().tolist() == [0.0]  # on-demand meets both deadlines
-    assert star.get_ydata()[0] == pytest.approx(summary["on_demand_cost_usd"].iloc[0])
-    [frontier] = labelled(ax, "Pareto")
-    points = set(zip(frontier.get_xdata(), frontier.get_ydata(), strict=True))
-    miss, cost = 100 * summary["deadline_miss_prob"], summary["cost_usd_mean"]
-    everything = list(zip(miss, cost, strict=True))
-    for x, y in points:  # nothing is both safer (or as safe) and cheaper
-        assert not any(a <= x and b < y for a, b in everything)
-    assert "probability of missing" in ax.get_xlabel() and "USD" in ax.get_ylabel()
-    assert {t.get_text() for t in ax.texts} <= {"11h", "13h"}  # deadlines labelled
-
-
-def test_risk_with_one_deadline_names_it(scenario: Scenario) -> None:
-    result = sweep(scenario, {"policy.kind": ["spot", "greedy"]}, reps=20, seed=1)
-    ax = plots.risk(result.summary, ax=axes(), deadline_h=12)
-    assert ax.get_title() == "Cost against deadline risk (deadline 12h)"
-    assert legend_texts(ax)[:2] == ["spot only", "Greedy"]
-
-
-def test_risk_of_an_interval_sweep_is_one_series_along_the_intervals(
-    by_interval: SweepResult,
-) -> None:
-    summary = by_interval.summary
-    ax = plots.risk(summary, ax=axes(), deadline_h=12)
-    assert legend_texts(ax)[0] == "spot only" and len(legend_texts(ax)) == 3
-    [line] = labelled(ax, "spot only")
-    np.testing.assert_allclose(line.get_ydata(), summary["cost_usd_mean"])
-    [star] = labelled(ax, "on-demand, never")  # the cheapest on-demand baseline, once
-    assert star.get_ydata().tolist() == [summary["on_demand_cost_usd"].min()]
-
-
-def test_risk_without_deadline_is_refused(by_interval: SweepResult) -> None:
-    summary = by_interval.summary.assign(deadline_miss_prob=math.nan)
-    with pytest.raises(PlotError, match="deadline"):
-        plots.risk(summary, ax=axes())
-
-
-def test_miss_vs_deadline_lines_bands_and_on_demand(by_policy: SweepResult) -> None:
-    summary = by_policy.summary
-    ax = plots.miss_vs_deadline(summary, ax=axes())
-    assert legend_texts(ax)[:3] == ["spot only", "Greedy", "on-demand"]
-    assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == 3
-    [spot] = labelled(ax, "spot only")
-    np.testing.assert_allclose(spot.get_xdata(), [11, 13])
-    rows = summary[summary["policy.kind"] == "spot"]
-    np.testing.assert_allclose(spot.get_ydata(), 100 * rows["deadline_miss_prob"])
-    [wall] = labelled(ax, "on-demand finishes")
-    assert wall.get_xdata()[0] == pytest.approx(summary["on_demand_wall_h"].min())
-    assert ax.get_xlabel().startswith("deadline (h")
-
-
 # --- cdf -------------------------------------------------------------------------------
 
 
@@ -221,6 +227,29 @@ def test_cdf_one_line_per_grid_point_with_on_demand_and_deadline(
         assert line.get_xdata().tolist() == sorted(walls)
         assert line.get_ydata()[-1] == pytest.approx(100)
     assert ax.get_xlabel().startswith("wall time") and "finished" in ax.get_ylabel()
+    assert ax.get_title().endswith("over 50 runs each, deadline 12h")
+    [deadline] = labelled(ax, "deadline")
+    assert deadline.get_xdata()[0] == 12
+
+
+def test_cdf_draws_the_optimum_thick_and_each_on_demand_time_once(
+    by_interval: SweepResult,
+) -> None:
+    optimum = by_interval.optimum
+    best = optimum["point"]["checkpoint.interval"]
+    ax = plots.cdf(by_interval.runs, ax=axes(), optimum=optimum, on_demand_wall_h=[10.5, 10.5, 11])
+    [line] = [line for line in ax.get_lines() if "(the optimum)" in str(line.get_label())]
+    runs = by_interval.runs
+    assert line.get_xdata().tolist() == sorted(
+        runs.loc[runs["checkpoint.interval"] == best, "wall_h"]
+    )
+    others = [x for x in labelled(ax, "checkpoint every") if x is not line]
+    assert all(line.get_linewidth() >= 2 * x.get_linewidth() for x in others)
+    assert len(labelled(ax, "checkpoint every")) == len(INTERVALS)
+    assert [str(w.get_label()) for w in labelled(ax, "on-demand")] == [
+        "on-demand, never interrupted: 10.5 h",
+        "on-demand, never interrupted: 11.0 h",
+    ]
 
 
 def test_cdf_by_a_column_and_many_points_thinned(by_interval: SweepResult) -> None:
@@ -231,6 +260,10 @@ def test_cdf_by_a_column_and_many_points_thinned(by_interval: SweepResult) -> No
     ax = plots.cdf(many, ax=axes(), by="x.k")
     assert len(ax.get_lines()) == plots.MAX_CDF_LINES
     assert "(10 of 12 grid points)" in ax.get_title()
+    # 10 of 0..11 evenly: round(11·i/9) = 0, 1, 2, 4, 5, 6, 7, 9, 10, 11; the optimum's 3 joins.
+    ax = plots.cdf(many, ax=axes(), by="x.k", optimum={"point": {"x.k": 3}})
+    assert "(11 of 12 grid points)" in ax.get_title()
+    assert [str(line.get_label()) for line in ax.get_lines()][3] == "x.k = 3 (the optimum)"
 
 
 def test_cdf_of_a_single_run_table(scenario: Scenario) -> None:
@@ -280,6 +313,19 @@ def test_timeline_hatches_on_demand() -> None:
         gantt.timeline(spans.drop(columns="start_h"), ax=axes())
 
 
+def test_timeline_marks_the_deadline() -> None:
+    spans = pd.DataFrame({"start_h": [0.0], "end_h": [3.0], "kind": ["work"]})
+    ax = gantt.timeline(spans, ax=axes(), deadline_h=4.0)
+    [line] = labelled(ax, "deadline")
+    assert line.get_xdata()[0] == 4.0 and line.get_label() == "deadline (4h)"
+    assert "deadline (4h)" in legend_texts(ax)
+    assert [t.get_text().strip() for t in ax.texts] == ["deadline"]
+    assert ax.get_xlim()[1] == pytest.approx(4.0 * 1.01)  # the strip reaches the deadline
+    assert not labelled(gantt.timeline(spans, ax=axes()), "deadline")
+    fig = plots.figure("timeline", spans=spans, deadline_h=2.5)
+    assert labelled(fig.axes[0], "deadline (2.5h)")
+
+
 def test_figures_for_the_command_line(by_interval: SweepResult, by_policy: SweepResult) -> None:
     fig = plots.figure("interval", summary=by_interval.summary, optimum=by_interval.optimum)
     assert len(fig.axes) == 2  # the cost axis and its wall-time twin
@@ -292,6 +338,20 @@ def test_figures_for_the_command_line(by_interval: SweepResult, by_policy: Sweep
     fig = plots.figure("cdf", runs=by_policy.runs, summary=by_policy.summary, deadline_h=12)
     assert legend_texts(fig.axes[0])[-1] == "deadline: 13 h"
     assert len(fig.axes[0].get_lines()) == 3 + 2
+    assert fig.axes[0].get_title().endswith("deadline 13h")
+    # optimum.json per deadline: the one of the deadline shown, drawn thick.
+    at = [
+        {"point": {"policy.kind": k, "policy.deadline": d}}
+        for k, d in [("spot", 39600.0), ("greedy", 46800.0)]
+    ]
+    fig = plots.figure("cdf", runs=by_policy.runs, optimum=at, deadline_h=13)
+    assert [
+        str(x.get_label()) for x in fig.axes[0].get_lines() if "optimum" in str(x.get_label())
+    ] == ["Greedy (the optimum)"]
+    # One optimum, no deadline of the scenario in the grid: the optimum's deadline.
+    fig = plots.figure("cdf", runs=by_policy.runs, optimum=at[0])
+    assert legend_texts(fig.axes[0])[-1] == "deadline: 11 h"
+    assert "spot only (the optimum)" in legend_texts(fig.axes[0])
     assert plots.applicable(by_policy.summary, by_policy.runs) == ["risk", "cdf"]
     assert plots.applicable(by_interval.summary, None) == ["interval", "risk"]
     with pytest.raises(PlotError, match="timeline CSV"):
