@@ -148,8 +148,10 @@ cases = {
     f"calibrated sync ({times['write_s']:.0f} s write)": calibrated,
     f"calibrated async ({times['snapshot_s']:.1f} s blocking)": calibrated_async,
 }
+# Spot alone misses this preset's 120 h deadline in about half the runs at every interval;
+# the question here is cost against interval, so max_miss=1 sets the deadline aside.
 results = {
-    name: sweep(sc, {"checkpoint.interval": INTERVALS}, reps=REPS, seed=1)
+    name: sweep(sc, {"checkpoint.interval": INTERVALS}, reps=REPS, seed=1, max_miss=1)
     for name, sc in cases.items()
 }
 
