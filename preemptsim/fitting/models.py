@@ -70,18 +70,25 @@ def rate_interval(events: int, exposure_h: float, *, censored: bool) -> Estimate
     )
 
 
+def kaplan_meier(duration_h: np.ndarray, ended: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct interruption times (hours) and the Kaplan–Meier survival just after
+    each; a lifetime censored at an interruption time counts as still at risk there."""
+    times = np.unique(duration_h[ended])
+    at_risk = (duration_h[None, :] >= times[:, None]).sum(axis=1)
+    deaths = np.bincount(np.searchsorted(times, duration_h[ended]), minlength=len(times))
+    return times, np.cumprod(1.0 - deaths / at_risk)
+
+
 def _ks(
     duration_h: np.ndarray, ended: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray]
 ) -> float:
     """Largest gap between the Kaplan–Meier estimate of the lifetime CDF and the fitted
     ``cdf``, just before and at each interruption time (where the estimate steps); NaN
     without interruptions."""
-    times = np.unique(duration_h[ended])
-    if not len(times):
+    if not ended.any():
         return math.nan
-    at_risk = (duration_h[None, :] >= times[:, None]).sum(axis=1)
-    deaths = np.bincount(np.searchsorted(times, duration_h[ended]), minlength=len(times))
-    km_at = 1.0 - np.cumprod(1.0 - deaths / at_risk)
+    times, survival = kaplan_meier(duration_h, ended)
+    km_at = 1.0 - survival
     km_before = np.concatenate([[0.0], km_at[:-1]])
     fitted = cdf(times)
     return float(max(np.abs(km_at - fitted).max(), np.abs(km_before - fitted).max()))
