@@ -132,21 +132,19 @@ def variants(zone: str) -> dict[str, ps.Scenario]:
     }
 
 
+COLUMNS = {  # column: (summary key, statistic)
+    "wall h": ("wall_h", "mean"),
+    "wall h p95": ("wall_h", "p95"),
+    "cost $": ("cost_usd", "mean"),
+    "interruptions": ("interruptions", "mean"),
+    "miss 60h": ("deadline_miss_prob", "value"),
+}
 rows = []
 for zone in ZONES if FOUND else []:
     for model, sc in variants(zone).items():
         s = ps.summarize(ps.simulate(sc, reps=REPS, seed=1), sc)
-        rows.append(
-            {
-                "zone": zone,
-                "model": model,
-                "wall h": s["wall_h"]["mean"],
-                "wall h p95": s["wall_h"]["p95"],
-                "cost $": s["cost_usd"]["mean"],
-                "interruptions": s["interruptions"]["mean"],
-                "miss 60h": s["deadline_miss_prob"]["value"],
-            }
-        )
+        stats = {column: s[key][stat] for column, (key, stat) in COLUMNS.items()}
+        rows.append({"zone": zone, "model": model, **stats})
 results = pd.DataFrame(rows).set_index(["zone", "model"]) if rows else None
 results.round(2) if results is not None else None
 
