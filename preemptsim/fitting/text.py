@@ -32,7 +32,7 @@ def parameters_text(fitted: ModelFit) -> str:
     if fitted.model == "weibull":
         return f"shape {_estimate(p['shape'])}, scale {_estimate(p['scale_h'], 'h')}"
     rates = [e.value for e in p.values()]
-    return f"rates by hour {_num(min(rates))} to {_num(max(rates))} per h"
+    return f"24 rates by hour of day, {_num(min(rates))} to {_num(max(rates))} per h"
 
 
 def _window(result: FitResult) -> str:
@@ -96,9 +96,13 @@ def toml_text(result: FitResult, model: str | None = None) -> str:
     if chosen == "poisson" and math.isinf(fitted.parameters["mtbi_h"].value):
         lines.append("# no interruption seen: mtbi is the 95% lower bound of the MTBI")
     if chosen == "hourly":
-        lines.append("# rate_per_hour[h] is for hour h of the day (UTC); a run starts at midnight")
+        clock = "UTC" if result.lifetimes.first else "the log's time 0 taken as midnight"
+        lines.append(f"# rate_per_hour[h]: hour h of the day ({clock}); a run starts at midnight")
     if len(result.lifetimes.outage_h):
-        lines.append("# not in the model: the outages above (capacity gone after a take)")
+        lines.append(
+            "# not in the model: the outages (capacity gone after a take); to keep them, set"
+        )
+        lines.append("# restart.provision to their distribution (notebooks/06_fitted_models)")
     lines += ["[interruptions]", f'model = "{chosen}"']
     if chosen == "poisson":
         lines.append(f"mtbi = {_duration(table['mtbi'])}")
