@@ -197,6 +197,29 @@ def test_lease_log_with_dates_censoring_and_hours(tmp_path: Path) -> None:
     assert result.fits["hourly"].log_likelihood == pytest.approx(-2.0)
 
 
+def test_log_dates_in_other_zones_count_in_utc_hours(tmp_path: Path) -> None:
+    # 03:30+02:00 is 01:30 UTC: a lease from then to 02:00 UTC is half an hour in hour 1,
+    # taken at 02:00 UTC, which counts in hour 1; a second lease keeps hour 5 exposed.
+    path = tmp_path / "zoned.csv"
+    path.write_text(
+        "start,end\n2025-10-04T03:30:00+02:00,2025-10-04T02:00:00Z\n"
+        "2025-10-04T05:00:00Z,2025-10-04T06:00:00Z\n"
+    )
+    result = ps.fit(path, "hourly")
+    assert result.lifetimes.duration_h.tolist() == [0.5, 1.0]
+    rates = result.table("hourly")["rate_per_hour"]
+    assert rates[1] == pytest.approx(1 / 0.5) and rates[5] == pytest.approx(1.0)
+    assert result.lifetimes.first is not None and result.lifetimes.first.hour == 1
+
+
+def test_unknown_model_and_a_table_not_fitted_are_refused(tmp_path: Path) -> None:
+    trace = write_trace(tmp_path / "t.json", [0, 0, 1, 0, 1])
+    with pytest.raises(ValueError, match="model: must be one of"):
+        ps.fit(trace, "weibul")  # type: ignore[arg-type]
+    with pytest.raises(FitError, match="weibull is not fitted: not asked for"):
+        ps.fit(trace, "poisson").table("weibull")
+
+
 def scenario_with(table: str) -> ps.Scenario:
     return ps.load_scenario(tomllib.loads(SCENARIO + table))
 

@@ -40,6 +40,9 @@ class FitResult:
 
         With no interruption seen, the Poisson MTBI is its 95% lower bound (the MLE is
         infinite): the cautious reading of a clean record."""
+        if model is not None and model not in self.fits:
+            why = self.unfitted.get(model, "not asked for")
+            raise FitError(f"{self.lifetimes.source}: {model} is not fitted: {why}")
         chosen = self.fits[model or self.best]
         p = chosen.parameters
         match chosen.model:
@@ -59,6 +62,8 @@ def fit(source: str | Path | Lifetimes, model: Choice = "all") -> FitResult:
     FitError (one line naming the file and row) on a bad file or a model that cannot be
     fitted to it.
     """
+    if model not in (*MODELS, "all"):
+        raise ValueError(f"model: must be one of {', '.join(MODELS)} or all, got {model!r}")
     lifetimes = source if isinstance(source, Lifetimes) else read(source)
     if not len(lifetimes.duration_h):
         raise FitError(f"{lifetimes.source}: no lifetimes: spot capacity is never there")

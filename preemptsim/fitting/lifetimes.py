@@ -55,7 +55,7 @@ def read(source: str | Path) -> Lifetimes:
     """The lifetimes in ``source``: a JSON or ``date,availability`` CSV trace, or a CSV log."""
     path = Path(source)
     if not path.is_file():
-        raise FitError(f"{path}: no such file")
+        raise FitError(f"{path}: {'not a regular file' if path.exists() else 'no such file'}")
     if path.suffix == ".json" or _header(path) == ["date", "availability"]:
         return from_trace(path)
     return from_log(path)
@@ -148,7 +148,7 @@ class _Clock:
                 f"{self.path}: row {line}: {column}: expected a date (2025-10-04T13:20:00Z) "
                 f'or a duration ("5h", 3600), got {text!r}'
             ) from None
-        return True, moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+        return True, moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def from_log(path: Path) -> Lifetimes:
