@@ -6,17 +6,23 @@
 >>> ps.summarize(runs, sc)["savings_vs_on_demand"]                  # doctest: +SKIP
 """
 
+from typing import TYPE_CHECKING, Any
+
 from preemptsim import analytic
 from preemptsim.advise import advise
 from preemptsim.scenario import Scenario, ScenarioError, load_scenario
 from preemptsim.simulate import simulate, summarize, timeline
 from preemptsim.sweep import sweep
 
+if TYPE_CHECKING:
+    from preemptsim.fitting import fit
+
 __all__ = [
     "Scenario",
     "advise",
     "ScenarioError",
     "analytic",
+    "fit",
     "load_scenario",
     "simulate",
     "summarize",
@@ -24,3 +30,12 @@ __all__ = [
     "timeline",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``ps.fit`` loads preemptsim.fitting (and scipy.optimize) on first use only."""
+    if name == "fit":
+        from preemptsim.fitting import fit
+
+        return fit
+    raise AttributeError(f"module 'preemptsim' has no attribute {name!r}")

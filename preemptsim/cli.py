@@ -240,6 +240,30 @@ def add_calibrate(commands: Subparsers) -> None:
     cal.set_defaults(func=cmd_calibrate)
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    from preemptsim.fitting import FitError, text
+
+    try:
+        return text.command(args.source, args.model, args.out)
+    except FitError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def add_fit(commands: Subparsers) -> None:
+    fit = commands.add_parser("fit", help="fit interruption models to a trace or a log")
+    fit.add_argument(
+        "source", metavar="SOURCE", help="availability trace (JSON or CSV) or interruption log CSV"
+    )
+    fit.add_argument(
+        "--model",
+        choices=("poisson", "weibull", "hourly", "all"),
+        default="all",
+        help="the model to fit and write (default all: compare the three, write the best)",
+    )
+    fit.add_argument("--out", metavar="FILE", help="write the [interruptions] table here")
+    fit.set_defaults(func=cmd_fit)
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     if args.plots and not args.out:
         raise UsageError("--plots needs --out DIR: the plots are written beside the results")
@@ -414,7 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (add_advise, add_run, add_sweep, add_plot, add_presets, add_probe, add_calibrate):
+    commands_in_order = (add_advise, add_run, add_sweep, add_plot, add_fit, add_presets)
+    for add in (*commands_in_order, add_probe, add_calibrate):
         add(commands)
     for name, command in commands.choices.items():
         if name != "probe":  # probe passes every option on to probe.py

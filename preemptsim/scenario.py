@@ -466,3 +466,18 @@ def _csv_trace(text: str, file: Path) -> tuple[np.ndarray, np.ndarray, float, No
         raise ValueError("timestamps must increase")
     last_s = float(np.median(np.diff(starts_s))) if len(starts_s) > 1 else 1.0
     return starts_s, available == 1, float(starts_s[-1] + last_s), None
+
+
+def trace_origin(path: str) -> datetime | None:
+    """When a trace's first tick starts, in UTC (JSON ``metadata.start_time``; a CSV's first
+    date), for what needs the clock (hour-of-day fits).  A date without a zone is UTC."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        if Path(path).suffix == ".json":
+            stamp = json.loads(text)["metadata"].get("start_time")
+        else:
+            stamp = next(row[0] for row in list(csv.reader(text.splitlines()))[1:] if row)
+        moment = datetime.fromisoformat(stamp)
+    except (ValueError, KeyError, TypeError, StopIteration):
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
