@@ -251,6 +251,8 @@ def pareto(candidates: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     texts = ["recommended", *every]
     PointLabels(ax, [(x[i], cost[i]) for i in [best, *front]], texts)
     if by_risk:
+        top = max(1.08 * float(x.max()), 5.0)  # percent; a probability is never negative
+        ax.set_xlim(-0.02 * top, top)
         ax.xaxis.set_major_formatter(PercentFormatter())
         ax.set_xlabel("probability of missing the deadline (share of runs)")
     else:
