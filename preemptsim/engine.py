@@ -202,7 +202,7 @@ class _Job:
         first, market = True, self.plan.first_market
         while True:
             if market == "spot":
-                market = yield from self._wait_for_spot(first, self.taken)
+                market = yield from self._wait_for_spot(first)
             if market == "on_demand" and self.plan.first_market == "spot":
                 if math.isnan(self.switched_at_s):
                     self.switched_at_s = self.env.now
@@ -218,16 +218,16 @@ class _Job:
                 )
             market, first = following, False
 
-    def _wait_for_spot(self, first: bool, taken: bool) -> Generator[simpy.Event, object, Market]:
+    def _wait_for_spot(self, first: bool) -> Generator[simpy.Event, object, Market]:
         """Downtime and any wait for capacity, unless the policy moves to on-demand first.
 
-        A manual restart's response follows an interruption (``taken``) only: a voluntary
+        A manual restart's response follows an interruption (the last lease taken) only: a voluntary
         move to spot is the policy's, with no human to wait for.  Once capacity is there,
         the safety net counts the restore the new instance will pay before it works.
         """
         begin_s, scenario = self.env.now, self.plan.scenario
         provision_s = 0.0 if first else draw(scenario.restart.provision, self.rngs, 1)
-        response_s = self.plan.response_s if taken else 0.0
+        response_s = self.plan.response_s if self.taken else 0.0
         ready_s = self.model.capacity_at(begin_s + provision_s + response_s)
         policy, remaining_s = self.plan.policy, self._remaining_s()
         restore_s = scenario.job.setup if first else scenario.restart.restore.mean_s
