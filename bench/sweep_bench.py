@@ -4,7 +4,7 @@ timed with 1 worker and with N (default 2); prints the speed-up (goal: ≥ 1.7×
     .venv/bin/python bench/sweep_bench.py [--jobs 2] [--reps 300] [--repeat 3]
                         [--engine simpy|fast|auto] [--backend process|dask] [--chunk-reps N]
 
-The default engine is SimPy (engine.py), whose runs are CPU-bound; the vectorised fast
+The default engine is SimPy (preemptsim/engine/), whose runs are CPU-bound; the vectorised fast
 engine finishes this grid in a fraction of a second, where process start-up dominates.
 
 Each setting runs ``--repeat`` times and the fastest is kept (the least disturbed by other

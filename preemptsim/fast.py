@@ -1,6 +1,6 @@
 """A vectorised engine: many replications of one scenario at once, in NumPy (DESIGN.md §1).
 
-The SimPy engine (engine.py) runs one replication at a time.  Here every replication still
+The SimPy engine (engine/) runs one replication at a time.  Here every replication still
 running advances together, one lease at a time (an "attempt", in lockstep arrays), and a
 lease's segments are summed in closed form: how many whole segments end before the
 instance is taken.  So the cost is per interruption, spread over arrays of replications.
@@ -41,7 +41,7 @@ U = npt.NDArray[np.uint64]
 Tallies = dict[str, npt.NDArray[Any]]
 
 BLOCK = 1 << 14  # replications per block: fits the caches; any split gives the same rows
-MAX_ATTEMPTS = 100_000  # leases per run before giving up, as engine.MAX_LEASES
+MAX_ATTEMPTS = 100_000  # leases per run before giving up, as engine.MAX_LEASES (engine/job.py)
 _GAMMA, _MASK = 0x9E3779B97F4A7C15, (1 << 64) - 1
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
@@ -322,8 +322,8 @@ def _begin(ctx: _Context, runs: _Runs, attempt: int) -> tuple[F, F | float]:
 
 
 def _take(ctx: _Context, runs: _Runs, t: F, attempt: int) -> F:
-    """When this lease is taken (engine.py schedules it at that exact moment); inf on
-    on-demand."""
+    """When this lease is taken; inf on on-demand.  The next lease starts at this very
+    moment (no rounding from a clock), so a scripted moment takes one lease."""
     if ctx.on_demand:
         return np.full_like(t, np.inf)
     return ctx.takes.at(t, lambda: ctx.streams.uniform(0, attempt, runs.row))
@@ -376,7 +376,7 @@ def _finished_count(lease: _Lease) -> I:
 
 
 def _notice_helps(lease: _Lease, notice: F, take: F) -> B:
-    """Where acting on the notice helps, as engine._notice_helps: at work or in a checkpoint
+    """Where acting on the notice helps, as in engine/job.py: at work or in a checkpoint
     (not the restore) of a phase that would not be saved (checkpoint durable, or job done)
     before the take, with progress not yet durable, and an emergency checkpoint shorter
     than the notice's lead (exact: ties go to the take)."""
@@ -426,7 +426,7 @@ def _billed(ctx: _Context, held: F) -> F:
 
 
 def _check_progress(ctx: _Context, runs: _Runs, before: tuple[F, I, F] | None) -> None:
-    """Refuse, as bad input naming the key, runs that certainly never finish (engine.py
+    """Refuse, as bad input naming the key, runs that certainly never finish (engine/job.py
     gives up after MAX_LEASES): no lease, living at most ``max_lifetime``, has room for the
     least restore and the work to the next durable checkpoint (write and persist) or to the
     job's end, and no emergency checkpoint can fit between a notice and the take; or the

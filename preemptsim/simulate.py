@@ -88,7 +88,7 @@ def simulate(
     """Replications ``first_rep … first_rep+reps−1`` of ``scenario``, one row each.
 
     Replication i draws from its own streams, keyed by (seed, i): any split of the
-    replications into calls gives the same rows.  ``engine``: "simpy" (engine.py, one run
+    replications into calls gives the same rows.  ``engine``: "simpy" (engine/, one run
     at a time), "fast" (fast.py, vectorised; a ValueError naming the key where it cannot
     run the scenario), or "auto": fast wherever it can, SimPy elsewhere (traces, deadline
     policies).  The two draw different random numbers from the same distributions.

@@ -1,4 +1,4 @@
-"""The vectorised engine (preemptsim/fast.py) against the SimPy engine (engine.py).
+"""The vectorised engine (preemptsim/fast.py) against the SimPy engine (engine/).
 
 Two layers: on scripted interruption times both engines must give the same rows (to 1e-9;
 whole seconds keep the arithmetic exact, so ties fall alike); on random interruptions their

@@ -66,8 +66,9 @@ def test_greedy_switches_at_the_exact_moment(tmp_path: Path) -> None:
 
 
 def test_greedy_leaves_spot_before_a_segment_it_cannot_afford() -> None:
-    # Deadline 12 h = 43200: at t = 0, R − C − 2d = 43200 − 38400 − 2400 = 2400 < 7800, the
-    # first segment: greedy starts on on-demand (no changeover at the first start): 38400.
+    # Deadline 12 h = 43200: at t = 0, R − C − d = 43200 − 38400 − 1200 = 3600 < 7800, the
+    # first segment (a running instance needs d, not 2d, beside it: DESIGN.md §1): greedy
+    # starts on on-demand (no changeover at the first start): 38400.
     run = one_run(
         scenario(
             interruptions={"model": "poisson", "mtbi": "1h"},

@@ -1,4 +1,4 @@
-"""The SimPy model of one run (DESIGN.md §1); it returns a RunRecord.
+"""The job process of one SimPy run (DESIGN.md §1), and ``run_once``.
 
 One job process holds the state.  It works in segments of useful work, each followed by a
 blocking checkpoint, as one timeout per segment; an interruption is one timeout armed
@@ -14,148 +14,14 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
 import simpy
 
 from preemptsim import interruptions
-from preemptsim.analytic import segments
-from preemptsim.policies import Policy
-from preemptsim.scenario import Delay, Scenario
+from preemptsim.engine.plan import Plan, Streams, draw
+from preemptsim.engine.record import Lease, Market, RunRecord, Span, mark_lost
 
-Market = Literal["spot", "on_demand"]
 Phase = Literal["restore", "segment", "checkpoint", "idle"]
-SOURCES = ("interruptions", "downtime", "restore")
 MAX_LEASES = 100_000  # a run that needs more has segments that (almost) never fit
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    """An instance (or gang) held from ``start_s`` to ``end_s`` on one market."""
-
-    start_s: float
-    end_s: float
-    market: Market
-    usd_per_hour: float | None = None  # a trace's mean spot price over the lease
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """One stretch of a run's timeline: what the job did from ``start_s`` to ``end_s``."""
-
-    start_s: float
-    end_s: float
-    kind: Literal["work", "checkpoint", "lost", "wait", "restore", "idle", "interruption"]
-    market: Market | None
-
-
-@dataclass(frozen=True, slots=True)
-class RunRecord:
-    """What happened in one run; times in seconds."""
-
-    wall_s: float
-    leases: tuple[Lease, ...]
-    interruptions: int
-    lost_work_s: float
-    checkpoint_s: float
-    restore_s: float
-    wait_s: float
-    idle_s: float
-    checkpoints: int
-    switched_at_s: float = math.nan
-    spans: tuple[Span, ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """A scenario as the engine needs it, in seconds, computed once for all replications."""
-
-    scenario: Scenario
-    policy: Policy
-    first_market: Market
-    work_s: float
-    interval_s: float
-    segments: int
-    snapshot_s: float  # blocking part of a checkpoint (the whole write in sync mode)
-    persist_s: float  # background part (0 in sync mode)
-    emergency_write_s: float
-    on_notice: bool
-    notice_s: float
-    response_s: float
-    od_provision_s: float
-    trace: interruptions.Trace | None = None
-
-    @classmethod
-    def of(
-        cls, scenario: Scenario, baseline: bool = False, trace: interruptions.Trace | None = None
-    ) -> Plan:
-        """The plan of ``scenario``; ``baseline=True`` gives its on-demand baseline.  A trace
-        scenario needs its ``trace``, loaded by the caller (the engine reads no files)."""
-        checkpoint, restart = scenario.checkpoint, scenario.restart
-        interval_s = checkpoint.interval
-        if baseline and scenario.on_demand.checkpoint_interval is not None:
-            interval_s = scenario.on_demand.checkpoint_interval
-        sync = checkpoint.mode == "sync"
-        snapshot_s = checkpoint.write if sync else checkpoint.snapshot
-        persist_s = 0.0 if sync else checkpoint.persist
-        od_provision_s = scenario.on_demand.provision
-        work_s = scenario.job.work_s
-        count = segments(work_s, interval_s)[0]
-        return cls(
-            scenario=scenario,
-            policy=Policy.of(scenario, work_s + (count - 1) * snapshot_s, baseline),
-            first_market="on_demand" if baseline or scenario.policy.kind == "on_demand" else "spot",
-            work_s=work_s,
-            interval_s=interval_s,
-            segments=count,
-            snapshot_s=snapshot_s,
-            persist_s=persist_s,
-            emergency_write_s=(
-                checkpoint.emergency_write
-                if checkpoint.emergency_write is not None
-                else snapshot_s + persist_s
-            ),
-            # an emergency checkpoint on ephemeral storage dies with the instance: none
-            on_notice=scenario.on_notice and checkpoint.storage != "ephemeral",
-            notice_s=scenario.interruptions.notice,
-            response_s=restart.response if restart.manual else 0.0,
-            od_provision_s=(
-                od_provision_s if od_provision_s is not None else restart.provision.mean_s
-            ),
-            trace=trace,
-        )
-
-
-class Streams:
-    """One generator per random source of replication ``rep`` (DESIGN.md §5), each made
-    on first use: ``streams[k]`` equals ``SeedSequence(seed).spawn(reps)[rep].spawn(3)[k]``,
-    without spawning the rest."""
-
-    __slots__ = ("_made", "rep", "seed")
-
-    def __init__(self, seed: int, rep: int) -> None:
-        self.seed, self.rep = seed, rep
-        self._made: dict[int, np.random.Generator] = {}
-
-    def __getitem__(self, source: int) -> np.random.Generator:
-        if source not in self._made:
-            sequence = np.random.SeedSequence(self.seed, spawn_key=(self.rep, source))
-            self._made[source] = np.random.Generator(np.random.PCG64(sequence))
-        return self._made[source]
-
-
-def draw(delay: Delay, streams: Streams, source: int) -> float:
-    """A value of ``delay`` in seconds from stream ``source``; fixed delays draw nothing."""
-    if delay.dist == "fixed":
-        return delay.value  # type: ignore[return-value]
-    rng = streams[source]
-    match delay.dist:
-        case "lognormal":
-            return delay.median * math.exp(delay.sigma * rng.standard_normal())  # type: ignore[operator]
-        case "uniform":
-            return rng.uniform(delay.low, delay.high)  # type: ignore[arg-type]
-        case "exponential":
-            return rng.exponential(delay.mean)  # type: ignore[arg-type]
-    return float(rng.choice(delay.values))  # type: ignore[arg-type]
 
 
 @dataclass
@@ -202,7 +68,7 @@ class _Job:
         first, market = True, self.plan.first_market
         while True:
             if market == "spot":
-                market = yield from self._wait_for_spot(first, self.taken)
+                market = yield from self._wait_for_spot(first)
             if market == "on_demand" and self.plan.first_market == "spot":
                 if math.isnan(self.switched_at_s):
                     self.switched_at_s = self.env.now
@@ -218,16 +84,16 @@ class _Job:
                 )
             market, first = following, False
 
-    def _wait_for_spot(self, first: bool, taken: bool) -> Generator[simpy.Event, object, Market]:
+    def _wait_for_spot(self, first: bool) -> Generator[simpy.Event, object, Market]:
         """Downtime and any wait for capacity, unless the policy moves to on-demand first.
 
-        A manual restart's response follows an interruption (``taken``) only: a voluntary
+        A manual restart's response follows an interruption (the last lease taken) only: a voluntary
         move to spot is the policy's, with no human to wait for.  Once capacity is there,
         the safety net counts the restore the new instance will pay before it works.
         """
         begin_s, scenario = self.env.now, self.plan.scenario
         provision_s = 0.0 if first else draw(scenario.restart.provision, self.rngs, 1)
-        response_s = self.plan.response_s if taken else 0.0
+        response_s = self.plan.response_s if self.taken else 0.0
         ready_s = self.model.capacity_at(begin_s + provision_s + response_s)
         policy, remaining_s = self.plan.policy, self._remaining_s()
         restore_s = scenario.job.setup if first else scenario.restart.restore.mean_s
@@ -513,20 +379,8 @@ class _Job:
             self.spans.append(Span(start_s, end_s, kind, held))  # type: ignore[arg-type]
 
     def _mark_lost(self, lost_s: float) -> None:
-        """Relabel the last ``lost_s`` seconds of logged work as lost."""
-        if self.spans is None:
-            return
-        for index in range(len(self.spans) - 1, -1, -1):
-            span = self.spans[index]
-            if lost_s <= 1e-9:
-                return
-            if span.kind != "work":
-                continue
-            cut_s = max(span.start_s, span.end_s - lost_s)
-            lost = Span(cut_s, span.end_s, "lost", span.market)
-            kept = [Span(span.start_s, cut_s, "work", span.market)] if cut_s > span.start_s else []
-            self.spans[index : index + 1] = [*kept, lost]
-            lost_s -= span.end_s - cut_s
+        if self.spans is not None:
+            mark_lost(self.spans, lost_s)
 
     def record(self) -> RunRecord:
         return RunRecord(

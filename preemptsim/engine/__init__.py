@@ -1,0 +1,22 @@
+"""The SimPy model of one run (DESIGN.md §1): a Plan in, a RunRecord out.
+
+plan.py holds the scenario as the engine needs it and the random streams, job.py the job
+process, record.py what a run returns.
+"""
+
+from preemptsim.engine.job import MAX_LEASES, run_once
+from preemptsim.engine.plan import SOURCES, Plan, Streams, draw
+from preemptsim.engine.record import Lease, Market, RunRecord, Span
+
+__all__ = [
+    "MAX_LEASES",
+    "SOURCES",
+    "Lease",
+    "Market",
+    "Plan",
+    "RunRecord",
+    "Span",
+    "Streams",
+    "draw",
+    "run_once",
+]
