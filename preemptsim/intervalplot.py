@@ -166,15 +166,16 @@ def _off_scale(ax: Axes, above: bool, text: str) -> None:
 
 def _theory_lines(ax: Axes, optimum: Optimum | None, log_span: float) -> list[Any]:
     """Vertical lines at the closed-form intervals of optimum.json, where given; intervals
-    within SAME_INTERVAL, or SAME_PLACE of the ``log_span`` axis, share one line."""
+    within SAME_INTERVAL, or SAME_PLACE of the ``log_span`` axis, share one line, drawn
+    where and as the most exact of them (Young, then Daly, then the exact one)."""
     given = next(iter(optima(optimum)), {})  # the closed forms do not depend on the deadline
-    found = []
-    for key, name, style, colour in _THEORY:
-        seconds = given.get(key)
-        if isinstance(seconds, int | float) and math.isfinite(seconds):
-            found.append((float(seconds), name, style, colour))
+    found = [
+        (float(given[key]), rank)
+        for rank, (key, *_) in enumerate(_THEORY)
+        if isinstance(given.get(key), int | float) and math.isfinite(given[key])
+    ]
     tolerance = max(SAME_INTERVAL, SAME_PLACE * log_span)
-    groups: list[list[tuple[float, str, str, str]]] = []
+    groups: list[list[tuple[float, int]]] = []
     for item in sorted(found):
         if groups and abs(math.log(item[0] / groups[-1][0][0])) < tolerance:
             groups[-1].append(item)
@@ -182,12 +183,21 @@ def _theory_lines(ax: Axes, optimum: Optimum | None, log_span: float) -> list[An
             groups.append([item])
     lines = []
     for group in groups:
-        seconds, _, style, colour = group[-1]
-        names = " = ".join(name for _, name, _, _ in group)
+        seconds, rank = max(group, key=lambda item: item[1])
+        _, _, style, colour = _THEORY[rank]
         line = ax.axvline(seconds / 60.0, color=colour, ls=style, lw=1.2 + 0.6 * (len(group) - 1))
-        line.set_label(f"{names}: {format_duration(seconds)}")
+        line.set_label(_theory_label(group))
         lines.append(line)
     return lines
+
+
+def _theory_label(group: list[tuple[float, int]]) -> str:
+    """ "Young √(2CM): 17.9min; Daly (2006) = exact optimum, …: 17.5min": the names of one
+    line, those that print the same interval joined by "="."""
+    names: dict[str, list[str]] = {}
+    for seconds, rank in sorted(group, key=lambda item: item[1]):
+        names.setdefault(format_duration(seconds), []).append(_THEORY[rank][1])
+    return "; ".join(f"{' = '.join(same)}: {text}" for text, same in names.items())
 
 
 def _minutes_axis(ax: Axes, minutes: np.ndarray) -> None:

@@ -216,17 +216,18 @@ def figure(
 def _one_deadline(
     runs: pd.DataFrame, deadline_h: float | None, optima: list[Mapping[str, Any]]
 ) -> tuple[pd.DataFrame, float | None]:
-    """A sweep over deadlines has one CDF per deadline: keep the scenario's own deadline
-    where the grid has it, else the deadline of the optimum where there is one, else the
-    middle one of the grid."""
+    """A sweep over deadlines has one CDF per deadline: the deadline of the one optimum
+    where optimum.json has one across the deadlines, else the scenario's own deadline where
+    the grid has it, else the middle one of the grid."""
     if "policy.deadline" not in varied(runs):
         return runs, deadline_h
     values = sorted(runs["policy.deadline"].unique())
+    points = [o.get("point") or {} for o in optima]
+    at = [float(p["policy.deadline"]) for p in points if "policy.deadline" in p]
     chosen = deadline_h * 3600 if deadline_h is not None else math.nan
-    if not any(math.isclose(chosen, v) for v in values):
-        at = [
-            o["point"]["policy.deadline"] for o in optima if "policy.deadline" in o.get("point", {})
-        ]
-        chosen = float(at[0]) if len(at) == 1 else values[len(values) // 2]
+    if len(at) == 1:
+        chosen = at[0]
+    elif not any(math.isclose(chosen, v) for v in values):
+        chosen = values[len(values) // 2]
     keep = np.isclose(runs["policy.deadline"].astype(float), chosen)
     return runs[keep], float(chosen) / 3600

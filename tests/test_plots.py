@@ -1,8 +1,7 @@
-"""Figures (preemptsim/plots.py, intervalplot.py, gantt.py) and ``preemptsim plot``: each
+"""Figures (preemptsim/plots.py, intervalplot.py, gantt.py) : each
 plot function, on a small real sweep or a table written by hand, draws the artists a reader
-needs (checked on the Axes, not on pixels); the command line writes real PNG and SVG files
-and turns bad input into one line and exit code 2.  The deadline-risk figures are in
-test_riskplot.py.
+needs (checked on the Axes, not on pixels).  The deadline-risk figures are in
+test_riskplot.py, ``preemptsim plot`` in test_plot_cli.py.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 
 from preemptsim import gantt, intervalplot, load_scenario, plots
-from preemptsim.cli import main
 from preemptsim.plotbase import PlotError, distinct
 from preemptsim.scenario import Scenario
 from preemptsim.simulate import timeline
@@ -29,7 +27,6 @@ from tests.plotkit import axes, labelled, legend_texts
 
 INTERVALS = ["10min", "30min", "1h", "2h"]
 REPS = 50
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +120,26 @@ def test_interval_closed_forms_share_a_line_only_when_they_coincide(
     ax = plots.interval(
         interval_table(), ax=axes(), optimum={"daly_s": 1500.0, "exact_s": 1500.0 * ratio}
     )
-    assert len(labelled(ax, "Daly")) == 1 and len(labelled(ax, "exact")) == lines - 1
-    assert len(labelled(ax, "Daly (2006) = exact")) == 2 - lines
+    names = [str(x.get_label()) for x in ax.get_lines() if x.get_linestyle() in ("-", "--")]
+    theory = [n for n in names if "Daly" in n or "exact" in n]
+    assert len(theory) == lines  # each name on exactly one of them
+    assert sum("Daly" in n for n in theory) == 1 and sum("exact" in n for n in theory) == 1
+    if lines == 1:  # 25min and 25.1min: both printed
+        assert theory == ["Daly (2006): 25min; exact optimum, Poisson (Lambert W): 25.1min"]
+
+
+def test_interval_names_every_closed_form_on_a_shared_line() -> None:
+    # 2 min to 8 h: ln(240·1.3225) = 5.77, so 0.5% of the axis is 2.9%; Young 1074 s is 2.3%
+    # from Daly's 1050 s: one line, at the exact interval, each value printed.
+    table = interval_table(**{"checkpoint.interval": [120.0, 1800.0, 28800.0]})
+    ax = plots.interval(
+        table, ax=axes(), optimum={"young_s": 1074.0, "daly_s": 1050.0, "exact_s": 1050.2}
+    )
+    [line] = [x for x in ax.get_lines() if "Young" in str(x.get_label())]
+    assert line.get_label() == (
+        "Young √(2CM): 17.9min; Daly (2006) = exact optimum, Poisson (Lambert W): 17.5min"
+    )
+    assert line.get_xdata()[0] == pytest.approx(1050.2 / 60)
 
 
 def test_interval_without_optimum_draws_no_theory(by_interval: SweepResult) -> None:
@@ -189,7 +204,7 @@ def test_interval_of_a_sweep_shows_each_baseline_once(by_interval: SweepResult) 
 
 def test_interval_one_series_per_other_varied_key(scenario: Scenario) -> None:
     grid = {"interruptions.mtbi": ["2h", "6h"], "checkpoint.interval": ["15min", "1h"]}
-    result = sweep(scenario, grid, reps=20, seed=1)
+    result = sweep(scenario, grid, reps=20, seed=1, max_miss=1)
     ax = plots.interval(result.summary, ax=axes())
     costs = labelled(ax, "interruptions.mtbi = ")
     assert [str(c.get_label()).split(":")[0] for c in costs if "cost" in str(c.get_label())] == [
@@ -348,133 +363,11 @@ def test_figures_for_the_command_line(by_interval: SweepResult, by_policy: Sweep
     assert [
         str(x.get_label()) for x in fig.axes[0].get_lines() if "optimum" in str(x.get_label())
     ] == ["Greedy (the optimum)"]
-    # One optimum, no deadline of the scenario in the grid: the optimum's deadline.
-    fig = plots.figure("cdf", runs=by_policy.runs, optimum=at[0])
+    # One optimum across the deadlines: its deadline, even where the scenario's is in the grid.
+    fig = plots.figure("cdf", runs=by_policy.runs, optimum=at[0], deadline_h=13)
     assert legend_texts(fig.axes[0])[-1] == "deadline: 11 h"
     assert "spot only (the optimum)" in legend_texts(fig.axes[0])
     assert plots.applicable(by_policy.summary, by_policy.runs) == ["risk", "cdf"]
     assert plots.applicable(by_interval.summary, None) == ["interval", "risk"]
     with pytest.raises(PlotError, match="timeline CSV"):
         plots.figure("timeline", summary=by_interval.summary)
-
-
-# --- the command line ------------------------------------------------------------------
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_png(path: Path) -> None:
-    data = path.read_bytes()
-    assert data[:8] == PNG_MAGIC and len(data) > 1000
-
-
-def test_sweep_plots_writes_every_plot_that_applies(
-    scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "sweep"
-    vary = "checkpoint.interval=15min,1h"
-    args = ["--vary", vary, "--reps", 20, "--out", out, "--plots", "--max-miss", "100%"]
-    code, stdout, err = run_cli(capsys, "sweep", scenario_file, *args)
-    assert (code, err) == (0, "")
-    for kind in ("interval", "risk", "cdf"):
-        assert_png(out / f"{kind}.png")
-        assert f"{kind} plot written to {out / f'{kind}.png'}" in stdout
-    code, stdout, _ = run_cli(capsys, "plot", out, "--kind", "risk", "--out", tmp_path / "r.svg")
-    assert code == 0 and (tmp_path / "r.svg").read_text().lstrip().startswith("<?xml")
-    code, stdout, _ = run_cli(capsys, "plot", out)  # default kind: interval
-    assert code == 0 and stdout == f"interval plot written to {out / 'interval.png'}\n"
-
-
-def test_run_timeline_and_run_folder(
-    scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    csv = tmp_path / "tl.csv"
-    code, _, _ = run_cli(
-        capsys, "run", scenario_file, "--reps", 20, "--out", tmp_path / "run", "--timeline", csv
-    )
-    assert code == 0
-    spans = pd.read_csv(csv)
-    assert list(spans.columns) == ["start_h", "end_h", "kind", "market"]
-    pd.testing.assert_frame_equal(
-        spans, timeline(load_scenario(scenario_file), 0, 1), check_dtype=False
-    )
-    assert run_cli(capsys, "plot", csv)[0] == 0
-    assert_png(tmp_path / "tl.png")
-    assert run_cli(capsys, "plot", tmp_path / "run")[0] == 0
-    assert_png(tmp_path / "run" / "cdf.png")
-
-
-def test_run_without_timeline_does_not_trace(
-    scenario_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    def refuse(*args: object) -> None:
-        raise AssertionError("timeline() ran without --timeline")
-
-    monkeypatch.setattr("preemptsim.cli.timeline", refuse)
-    assert run_cli(capsys, "run", scenario_file, "--reps", 10)[0] == 0
-
-
-@pytest.mark.parametrize(
-    ("setup", "args", "message"),
-    [
-        (None, ["missing"], "missing: no such results folder or timeline CSV"),
-        ("empty", ["DIR"], "not a sweep's or run's --out"),
-        ("garbage", ["DIR"], "summary.csv: unreadable"),
-        ("timeline", ["DIR/tl.csv", "--kind", "interval"], "needs a sweep's folder"),
-        ("timeline", ["DIR/tl.csv", "--out", "DIR/x.jpg"], "must end in .png or .svg"),
-        ("policies", ["DIR", "--kind", "interval"], "needs the column(s) checkpoint.interval"),
-    ],
-)
-def test_plot_errors_are_one_line_exit_2(
-    setup: str | None,
-    args: list[str],
-    message: str,
-    scenario_file: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    if setup == "garbage":
-        (tmp_path / "summary.csv").write_bytes(b'"unterminated')
-    elif setup == "timeline":
-        timeline(load_scenario(scenario_file), 0, 1).to_csv(tmp_path / "tl.csv", index=False)
-    elif setup == "policies":
-        grid = "policy.kind=spot,greedy"
-        run_cli(
-            capsys,
-            "sweep",
-            scenario_file,
-            "--vary",
-            grid,
-            "--reps",
-            10,
-            "--out",
-            tmp_path,
-            "--force",
-        )
-    root = str(tmp_path)
-    code, _, err = run_cli(capsys, "plot", *(a.replace("DIR", root) for a in args))
-    assert code == 2
-    assert err.startswith("preemptsim: error: ") and message in err and err.count("\n") == 1
-
-
-def test_sweep_plots_needs_out(scenario_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_cli(
-        capsys, "sweep", scenario_file, "--vary", "checkpoint.interval=1h,2h", "--plots"
-    )
-    assert code == 2 and err == (
-        "preemptsim: error: --plots needs --out DIR: the plots are written beside the results\n"
-    )
-
-
-def test_run_folder_records_its_scenario_for_the_deadline(tmp_path: Path) -> None:
-    from preemptsim import outputs
-
-    out = tmp_path / "run"
-    assert main(["run", "--reps", "30", "--out", str(out), "--set", "policy.deadline=31h"]) == 0
-    tables = outputs.read_results(out)
-    assert tables["deadline_h"] == 31
-    assert main(["plot", str(out), "--kind", "cdf", "--out", str(tmp_path / "c.png")]) == 0
