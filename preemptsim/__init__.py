@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Scenario",
-    "advise",
     "ScenarioError",
+    "advise",
     "analytic",
     "fit",
     "load_scenario",
