@@ -117,36 +117,39 @@ def check_can_finish(scenario: Scenario) -> None:
     segment_s, ephemeral = _lease_work_s(scenario)
     needs_s = segment_s + scenario.restart.restore.mean_s
     lifetime_s = spec.max_lifetime
-    if lifetime_s is not None and needs_s >= lifetime_s and ephemeral:
-        raise ScenarioError(
-            f"checkpoint.storage: ephemeral checkpoints die with the instance, so the whole "
-            f"job must run on one ({format_duration(needs_s)} with its checkpoints and "
-            f"restore), which lives {format_duration(lifetime_s)}: it can never finish; "
-            "use persistent storage, which keeps checkpoints across instances"
-        )
-    if lifetime_s is not None and needs_s >= lifetime_s and not _notice_saves(scenario):
-        raise ScenarioError(
-            f"interruptions.max_lifetime: an instance lives {format_duration(lifetime_s)}"
-            f", less than a segment with its checkpoint and restore "
-            f"({format_duration(needs_s)}): the job can never finish; checkpoint more often"
-        )
+    if lifetime_s is not None and needs_s >= lifetime_s:
+        if ephemeral:
+            raise _ephemeral_refusal(needs_s, f"which lives {format_duration(lifetime_s)}")
+        if not _notice_saves(scenario):
+            raise ScenarioError(
+                f"interruptions.max_lifetime: an instance lives {format_duration(lifetime_s)}"
+                f", less than a segment with its checkpoint and restore "
+                f"({format_duration(needs_s)}): the job can never finish; checkpoint more often"
+            )
     if spec.model != "poisson":
         return
     rate = spec.rate_per_s * scenario.job.instances
     tries = math.exp(min(rate * needs_s, 700.0))
     if tries > TRIES_LIMIT and ephemeral:
-        raise ScenarioError(
-            f"checkpoint.storage: ephemeral checkpoints die with the instance, so the whole "
-            f"job ({format_duration(needs_s)}) must run between two interruptions (one every "
-            f"{format_duration(1 / rate)} on average): about {tries:.0e} tries; "
-            "use persistent storage, which keeps checkpoints across instances"
-        )
+        every = f"one every {format_duration(1 / rate)} on average"
+        raise _ephemeral_refusal(needs_s, f"without an interruption ({every}): {tries:.0e} tries")
     if tries > TRIES_LIMIT:
         raise ScenarioError(
             f"checkpoint.interval: with an interruption every {format_duration(1 / rate)} on "
             f"average, a segment of {format_duration(segment_s)} needs about {tries:.0e} tries: "
             f"the job would practically never finish; checkpoint more often"
         )
+
+
+def _ephemeral_refusal(needs_s: float, instance: str) -> ScenarioError:
+    """Ephemeral storage: the whole job must run on one instance; more checkpoints do not
+    help, persistent storage does."""
+    return ScenarioError(
+        "checkpoint.storage: ephemeral checkpoints die with the instance, so the whole job "
+        f"({format_duration(needs_s)} with its checkpoints and restore) must run on one, "
+        f"{instance}: it would (practically) never finish; use persistent storage, which "
+        "keeps checkpoints across instances"
+    )
 
 
 def _notice_saves(scenario: Scenario) -> bool:
