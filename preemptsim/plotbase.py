@@ -200,7 +200,8 @@ class PointLabels(Artist):
 
     def draw(self, renderer: RendererBase) -> None:
         ax = self.axes
-        assert ax is not None
+        if ax is None or not self.get_visible():
+            return
         frame = ax.get_window_extent(renderer)
         points = ax.transData.transform(self._data_xy)
         pt = ax.figure.dpi / 72.0  # pixels per point, at the dpi drawn at

@@ -90,8 +90,9 @@ def cdf(
     ax.set_ylabel("share of runs finished")
     note = f" ({len(shown)} of {len(groups)} grid points)" if len(shown) < len(groups) else ""
     each = " each" if len(shown) > 1 else ""
-    dated = deadline_h is not None and math.isfinite(deadline_h)
-    due = f", deadline {duration_text(deadline_h * 3600)}" if deadline_h and dated else ""
+    due = ""
+    if deadline_h is not None and math.isfinite(deadline_h):
+        due = f", deadline {duration_text(deadline_h * 3600)}"
     ax.set_title(f"When will it finish? Completion time over {len(wall)} runs{each}{note}{due}")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small", loc="lower right")
