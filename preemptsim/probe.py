@@ -41,10 +41,11 @@ SCHEMA_VERSION = 2
 METHODS = ("torch.save", "dcp", "dcp-async")
 # Bandwidths a checkpoint disk can have; a fitted line outside them is not believed.
 BANDWIDTH_MIN_BYTES_PER_S, BANDWIDTH_MAX_BYTES_PER_S = 1e6, 1e12
-# Space needed on --dir: ~16 bytes/param for a full mixed-precision Adam checkpoint
-# (REFERENCES.md §4), with a 1.2 margin.
-BYTES_PER_PARAM_BOUND = 16.0
-SPACE_MARGIN = 1.2
+# Space needed on --dir: what probe.py saves, 12 bytes per trained parameter (fp32 weights
+# and two AdamW moments) plus pickle or DCP metadata (12.1-12.4 measured from 200K
+# parameters up), bounded by 12.5, with a 1.1 margin.
+BYTES_PER_PARAM_BOUND = 12.5
+SPACE_MARGIN = 1.1
 MARKER = ".preemptsim-probe"  # in each work folder: which host and process made it
 NO_CUDA_LINE = "no CUDA device: measuring on the CPU; these timings do not describe a GPU"
 _SUFFIXES = {"K": 1e3, "M": 1e6, "B": 1e9}
@@ -117,6 +118,14 @@ def lora_rank(shape: dict[str, int], share: float) -> int:
     base = model_params(shape["vocab"], shape["width"], shape["layers"])
     per_rank = 10 * shape["width"] * shape["layers"]
     return min(shape["width"], max(1, round(share * base / per_rank)))
+
+
+def trained_params(shape: dict[str, int], share: float) -> int:
+    """Parameters that train in TinyLM of ``shape``: the adapters' 10 r w a layer, or all."""
+    rank = lora_rank(shape, share)
+    if rank:
+        return 10 * rank * shape["width"] * shape["layers"]
+    return model_params(shape["vocab"], shape["width"], shape["layers"])
 
 
 def percentile(sorted_xs: Sequence[float], q: float) -> float:
@@ -621,13 +630,12 @@ def check_options(args: argparse.Namespace) -> str | None:
 def check_space(args: argparse.Namespace) -> str | None:
     """One-line reason why --dir has too little free space for the largest size, or None."""
     where = args.dir if args.dir is not None else tempfile.gettempdir()
-    shapes = [choose_shape(t) for t in args.params]
-    largest = max(model_params(s["vocab"], s["width"], s["layers"]) for s in shapes)
+    largest = max(trained_params(choose_shape(t), args.trainable) for t in args.params)
     need, free = largest * BYTES_PER_PARAM_BOUND * SPACE_MARGIN, shutil.disk_usage(where).free
     if free < need:
         return (
-            f"probe: --dir {where} has {human(free, 'B')} free, needs about "
-            f"{human(need, 'B')} (16 bytes/param x 1.2 for {human(largest)} params)"
+            f"probe: --dir {where} has {human(free, 'B')} free, needs about {human(need, 'B')}"
+            f" ({BYTES_PER_PARAM_BOUND:g} B x {SPACE_MARGIN:g} for {human(largest)} trained params)"
         )
     return None
 
@@ -668,11 +676,18 @@ def make_workdir(where: str | None) -> str:
     return workdir
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_json_atomic(path: str, doc: dict[str, Any]) -> None:
     """Write ``doc`` to a temp file beside ``path``, fsync it, then rename it over ``path``."""
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; readable as umask allows
         with os.fdopen(fd, "w") as f:
             json.dump(doc, f, indent=2)
             f.flush()

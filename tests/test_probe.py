@@ -172,6 +172,7 @@ def test_trainable_share_saves_adapters_only(tmp_path: Path) -> None:
     shape, rank = size["model"], size["lora_rank"]
     # 10 r w adapter parameters per layer (probe.lora_rank), ~5% of the model.
     assert size["trainable_params"] == 10 * rank * shape["width"] * shape["layers"]
+    assert size["trainable_params"] == probe.trained_params(shape, 0.05)
     assert 0.03 < size["trainable_params"] / size["params"] < 0.07
     assert size["params"] == probe.model_params(shape["vocab"], shape["width"], shape["layers"])
     # The checkpoint holds the adapters and their two moments: 12 B per trained param.
@@ -195,24 +196,25 @@ def test_adapters_train_and_base_stays_frozen() -> None:
     }
 
 
-def test_standalone_copy_runs_isolated(tmp_path: Path) -> None:
-    """``python -I probe.py`` from a folder holding nothing but the copied file."""
-    here, ckpt = tmp_path / "box", tmp_path / "ckpt"
-    here.mkdir()
-    ckpt.mkdir()
-    copied = shutil.copy(PROBE_FILE, here / "probe.py")
-    argv = ["--params", "30K", "--steps", "3", "--warmup", "1", "--ckpt-reps", "1"]
-    argv += ["--batch", "2", "--seq", "8", "--device", "cpu", "--dir", str(ckpt)]
-    done = subprocess.run(
-        [sys.executable, "-I", str(copied), *argv], cwd=here, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    doc = probe_schema.validate(json.loads((here / "probe-cpu.json").read_text()))
-    assert doc["sizes"][0]["step_s"]["n"] == 3
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_gpu_script_runs_on_the_cpu_at_tiny_sizes(tmp_path: Path) -> None:
+    """bench/gpu_probe.sh, with one method and one tiny size; it runs ``python -I probe.py``,
+    so this also shows that probe.py needs nothing of the package."""
+    script = PROBE_FILE.parents[1] / "bench" / "gpu_probe.sh"
+    tiny = "--device cpu --steps 1 --warmup 0 --batch 1 --seq 4 --dtype float32"
+    env = {**os.environ, "PYTHON": sys.executable, "PROBE_DIR": str(tmp_path / "ckpt"),
+           "PARAMS": "30K", "METHODS": "torch.save", "PROBE_ARGS": tiny}  # fmt: skip
+    done = subprocess.run(["bash", str(script), str(tmp_path / "out")], env=env,
+                          capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    doc = probe_schema.validate(json.loads((tmp_path / "out" / "cpu-torch-save.json").read_text()))
+    assert doc["complete"] and doc["dtype"] == "float32" and doc["sizes"][0]["step_s"]["n"] == 1
     assert doc["fit"]["write"]["latency_s"] == 0.0
     assert doc["fit"]["write"]["method"] == "single_size"
-    assert "step med" in done.stdout
-    assert list(ckpt.iterdir()) == []
+    assert (tmp_path / "out" / "cpu-torch-save.json").stat().st_mode & 0o044  # not private
+    log = (tmp_path / "out" / "gpu_probe.log").read_text()
+    assert "step med" in log and log.rstrip().endswith("done")
+    assert not (tmp_path / "ckpt").exists()
 
 
 def _no_measuring(monkeypatch: pytest.MonkeyPatch) -> None:
