@@ -117,6 +117,8 @@ def check_out(out: Path, force: bool) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = load(args)
+    if warning := calibrate.cpu_probe_warning(scenario):
+        print(f"preemptsim: warning: {warning}", file=sys.stderr)
     if args.engine == "fast" and (reason := fast.unsupported(scenario)):
         raise UsageError(f"--engine fast cannot run this scenario: {reason}")
     if args.out:
@@ -194,7 +196,8 @@ def add_probe(commands: Subparsers) -> None:
         "probe",
         help="measure step and checkpoint times on this machine (needs PyTorch)",
         usage="preemptsim probe [--out FILE] [--params 125M,350M] [--dir PATH] "
-        "[--device auto|cuda|cpu] [...]  (preemptsim probe --help lists them)",
+        "[--method torch.save|dcp|dcp-async] [--trainable SHARE] [--device auto|cuda|cpu] "
+        "[...]  (preemptsim probe --help lists them)",
         add_help=False,
         prefix_chars="\x00",
     )
@@ -207,16 +210,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     load_scenario(path)  # a bad scenario fails here, with its own message
     out = Path(args.out) if args.out else None
     text = calibrate.calibrated_scenario(
-        path, args.probe, args.model_params, out_dir=out.parent if out else None
+        path,
+        args.probe,
+        args.model_params,
+        trainable_params=args.trainable_params,
+        bytes_per_param=args.bytes_per_param,
+        out_dir=out.parent if out else None,
     )
     load_scenario(tomllib.loads(text))
-    probe = calibrate.load_probe(args.probe)
-    if not probe["measured_on_accelerator"]:
-        print(
-            f"preemptsim: warning: {args.probe} was measured on the CPU "
-            f"({probe['device']['name']}): its timings do not describe a GPU",
-            file=sys.stderr,
-        )
+    if warning := calibrate.cpu_line(args.probe, calibrate.load_probe(args.probe)):
+        print(f"preemptsim: warning: {warning}", file=sys.stderr)
     if out is None:
         print(text, end="")
     else:
@@ -235,6 +238,19 @@ def add_calibrate(commands: Subparsers) -> None:
         metavar="N",
         help="parameters of the model, e.g. 7e9 or 7B (default: the scenario's "
         "calibration.model_params, else the probe's largest size)",
+    )
+    cal.add_argument(
+        "--trainable-params",
+        type=calibrate.parse_params,
+        metavar="N",
+        help="parameters that train and are saved, e.g. 40M for a LoRA adapter (default: "
+        "calibration.trainable_params, else the probe's trained share of the model)",
+    )
+    cal.add_argument(
+        "--bytes-per-param",
+        type=float,
+        metavar="B",
+        help="checkpoint bytes per trained parameter (default: as the probe measured)",
     )
     cal.add_argument("--out", metavar="FILE", help="write the TOML here (default: print it)")
     cal.set_defaults(func=cmd_calibrate)

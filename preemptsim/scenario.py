@@ -260,7 +260,9 @@ class OnDemand(_Table):
 
 class Calibration(_Table):
     probe: str
-    model_params: Annotated[float, Field(gt=0)] | None = None
+    model_params: Annotated[float, Field(gt=0)] | None = None  # calibrate.py reads "7B" too
+    trainable_params: Annotated[float, Field(gt=0)] | None = None
+    bytes_per_param: Annotated[float, Field(gt=0)] | None = None
 
 
 class Scenario(_Table):
