@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.special import lambertw
-
 from preemptsim.scenario import Scenario
 
 
@@ -33,6 +31,8 @@ def optimal_interval(write_s: float, mtbi_s: float) -> float:
 
     It minimises the expected wall time and billed time for any R and D (REFERENCES.md §1).
     """
+    from scipy.special import lambertw  # scipy loads only where a closed form is asked for
+
     rate = 1.0 / mtbi_s
     return float((1.0 + lambertw(-math.exp(-rate * write_s - 1.0)).real) / rate)
 

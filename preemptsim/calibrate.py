@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import tomli_w
 
 from preemptsim import probe_schema
+from preemptsim.errors import InputError
 from preemptsim.probe import BANDWIDTH_MAX_BYTES_PER_S, BANDWIDTH_MIN_BYTES_PER_S, parse_size
 from preemptsim.units import format_duration
 
@@ -62,7 +63,7 @@ DURATIONS = {"job": ("step_time",), "checkpoint": ("write", "snapshot", "persist
              "restart": ("restore",)}  # fmt: skip
 
 
-class CalibrationError(ValueError):
+class CalibrationError(InputError):
     """A probe or calibration that cannot be used; the message is one line."""
 
 

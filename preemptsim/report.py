@@ -4,14 +4,15 @@ point then its grid (``preemptsim sweep``)."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from preemptsim.advise import Advice
-from preemptsim.advise import settings as advise_settings
 from preemptsim.grid import describe_point, show_value
-from preemptsim.scenario import Scenario
-from preemptsim.sweep import SweepResult
 from preemptsim.units import format_duration
+
+if TYPE_CHECKING:  # a run's report needs neither (nor what they import)
+    from preemptsim.advise import Advice
+    from preemptsim.scenario import Scenario
+    from preemptsim.sweep import SweepResult
 
 
 def versus_on_demand(
@@ -223,7 +224,9 @@ def _option_name(option: dict[str, Any], advice: Advice) -> str:
     interval_s = option["checkpoint_interval_s"]
     if math.isinf(interval_s) or interval_s >= advice.scenario.job.work_s:
         return f"{policy}, no checkpoints"
-    steps = advise_settings(advice.scenario, interval_s)["save_steps"]
+    from preemptsim.advise import settings
+
+    steps = settings(advice.scenario, interval_s)["save_steps"]
     every = f" (save every {steps:,} steps)" if steps is not None else ""
     return f"{policy}, checkpoint every {format_duration(interval_s)} of work{every}"
 
@@ -285,7 +288,9 @@ def _settings_lines(advice: Advice) -> list[str]:
     if choice["checkpoint_interval_s"] >= advice.scenario.job.work_s:
         notice = "; save on the interruption notice" if advice.scenario.on_notice else ""
         return [f"{'settings':16s}no periodic checkpoint pays{notice}"]
-    found = advise_settings(advice.scenario, choice["checkpoint_interval_s"])
+    from preemptsim.advise import settings
+
+    found = settings(advice.scenario, choice["checkpoint_interval_s"])
     lines = [f"{'settings':16s}checkpoint every {found['interval_min']:.1f} minutes of training"]
     if found["huggingface"] is not None:
         lines.append(f"{'':16s}Hugging Face: {found['huggingface']}")

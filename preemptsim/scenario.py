@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from preemptsim.calibrate import CalibrationError, apply_calibration
+from preemptsim.errors import InputError
 from preemptsim.interruptions import Trace
 from preemptsim.units import parse_duration, parse_size_gb
 
@@ -36,7 +37,7 @@ ADVISOR_BUCKETS: dict[str, float] = {
 }
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """Bad scenario input; the message is one line that names the key."""
 
 

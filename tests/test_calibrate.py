@@ -20,6 +20,7 @@ import pytest
 
 import preemptsim
 from preemptsim import calibrate, cli, probe_schema
+from preemptsim.cli.measure import PROBE_NEEDS_TORCH
 from preemptsim.scenario import ScenarioError, load_scenario
 from preemptsim.units import format_duration, parse_duration
 
@@ -468,7 +469,7 @@ def test_probe_command_needs_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(preemptsim, "probe", raising=False)
     rc, out, err = _cli(["probe", "--params", "50K"])
     assert (rc, out) == (2, "")
-    assert err == f"preemptsim: error: {cli.PROBE_NEEDS_TORCH}\n"
+    assert err == f"preemptsim: error: {PROBE_NEEDS_TORCH}\n"
 
 
 # End to end with the real probe (version 2, torch.save).

@@ -3,6 +3,7 @@ files from real result folders, and bad input turned into one line and exit code
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pandas as pd
@@ -76,7 +77,7 @@ def test_run_without_timeline_does_not_trace(
     def refuse(*args: object) -> None:
         raise AssertionError("timeline() ran without --timeline")
 
-    monkeypatch.setattr("preemptsim.cli.timeline", refuse)
+    monkeypatch.setattr(importlib.import_module("preemptsim.simulate"), "timeline", refuse)
     assert run_cli(capsys, "run", scenario_file, "--reps", 10)[0] == 0
 
 

@@ -1,0 +1,58 @@
+"""``preemptsim advise``: the policy and interval to run a job with, and its break-even."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from preemptsim.cli.common import (
+    Subparsers,
+    add_scenario_options,
+    check_out,
+    check_plots,
+    load,
+    max_miss,
+    save_figure,
+)
+
+
+def cmd_advise(args: argparse.Namespace) -> int:
+    from preemptsim import outputs, report
+    from preemptsim.advise import advise
+
+    check_plots(args)
+    scenario = load(args)
+    if args.out:
+        check_out(Path(args.out), args.force)
+    found = advise(scenario, max_miss=max_miss(args.max_miss), reps=args.reps, seed=args.seed)
+    print(json.dumps(outputs.plain_json(found.to_json()), indent=2) if args.json
+          else report.format_advice(found))  # fmt: skip
+    if args.out:
+        outputs.write_advice(Path(args.out), found.to_json(), found.candidates, scenario)
+        if args.plots:
+            from preemptsim.advice_plots import advice_figures
+
+            for name, fig in advice_figures(found).items():
+                save_figure(fig, Path(args.out) / f"{name}.png", quiet=args.json)
+    return 0
+
+
+def add_advise(commands: Subparsers) -> None:
+    adv = commands.add_parser(
+        "advise", help="the policy and checkpoint interval to run a job with, and its break-even"
+    )
+    add_scenario_options(adv, optional=True)
+    adv.add_argument(
+        "--max-miss",
+        metavar="P",
+        help="the deadline-miss probability allowed, e.g. 0.05 or 5%% (default 5%%)",
+    )
+    adv.add_argument("--reps", type=int, default=500, help="replications a point (default 500)")
+    adv.add_argument("--json", action="store_true", help="print the advice as JSON")
+    adv.add_argument("--out", metavar="DIR", help="write advice.json and candidates.csv")
+    adv.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
+    adv.add_argument(
+        "--plots", action="store_true", help="also write pareto.png and interval.png to --out"
+    )
+    adv.set_defaults(func=cmd_advise)

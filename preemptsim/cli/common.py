@@ -1,0 +1,124 @@
+"""What the commands share: scenario names and overrides, option checks, figure files.
+
+Imports here stay light (no pandas, scipy or matplotlib): they load with every command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from preemptsim.errors import UsageError
+
+if TYPE_CHECKING:
+    from preemptsim.scenario import Scenario
+
+DEFAULT_PRESET = "runpod-a6000-lora-7b"
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def presets() -> dict[str, Path]:
+    """The shipped scenarios by name: scenarios/ of a source tree, or the installed copy."""
+    package = Path(__file__).resolve().parents[1]
+    folders = [package.parent / "scenarios", package / "presets"]
+    folder = next((f for f in folders if f.is_dir()), folders[-1])
+    return {path.stem: path for path in sorted(folder.glob("*.toml"))}
+
+
+def resolve_scenario(name: str | None) -> Path:
+    """A scenario path from a path or a preset name (the RunPod preset when None)."""
+    name = name or DEFAULT_PRESET
+    path = Path(name)
+    if path.exists() or path.suffix == ".toml":
+        return path
+    known = presets()
+    if name not in known:
+        raise UsageError(f"{name}: no such scenario file or preset ({', '.join(known)})")
+    return known[name]
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: a TOML value (number, bool, list, table) or else a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_assignments(items: Sequence[str], flag: str) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{flag} {item!r}: expected KEY=VALUE")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def load(args: argparse.Namespace) -> Scenario:
+    """The scenario named on the command line, with its ``--set`` overrides."""
+    from preemptsim.scenario import load_scenario
+
+    scenario = load_scenario(resolve_scenario(args.scenario))
+    overrides = parse_assignments(args.set or [], "--set")
+    return scenario.with_values({k: parse_value(v) for k, v in overrides.items()})
+
+
+def max_miss(text: str | None) -> float | None:
+    """``--max-miss``: a probability or a percentage; None where not given."""
+    from preemptsim.units import parse_probability
+
+    if text is None:
+        return None
+    try:
+        return parse_probability(text)
+    except ValueError as exc:
+        raise UsageError(f"--max-miss: {exc}") from None
+
+
+def check_out(out: Path, force: bool) -> None:
+    """A run's --out: a new or empty folder, or one that --force lets us overwrite."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise UsageError(f"--out {out}: exists and is not empty; add --force to overwrite")
+
+
+def check_plots(args: argparse.Namespace) -> None:
+    if args.plots and not args.out:
+        raise UsageError("--plots needs --out DIR: the plots are written beside the results")
+
+
+def add_scenario_options(parser: argparse.ArgumentParser, *, optional: bool) -> None:
+    """The scenario argument, ``--set`` and ``--seed`` (each command sets its own ``--reps``)."""
+    if optional:
+        what = f"scenario file or preset name (default: {DEFAULT_PRESET})"
+        parser.add_argument("scenario", nargs="?", help=what)
+    else:
+        parser.add_argument("scenario", help="scenario file or preset name")
+    parser.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a scenario key"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+
+
+def save_plot(kind: str, tables: dict[str, Any], out: Path, *, quiet: bool = False) -> None:
+    """Draw one figure (plots.figure) and write it atomically, PNG or SVG by extension."""
+    from preemptsim import plots
+
+    if out.suffix.lower() not in (".png", ".svg"):
+        raise UsageError(f"--out {out}: must end in .png or .svg")
+    save_figure(plots.figure(kind, **tables), out, quiet=quiet, what=kind)
+
+
+def save_figure(fig: Any, out: Path, *, quiet: bool = False, what: str | None = None) -> None:
+    """Write a matplotlib figure atomically, PNG or SVG by the extension."""
+    from preemptsim import outputs
+
+    fmt = out.suffix.lower()[1:]
+    outputs.write_atomic(out, lambda tmp: fig.savefig(tmp, format=fmt, dpi=120))
+    if not quiet:
+        print(f"{what or out.stem} plot written to {out}")

@@ -1,0 +1,113 @@
+"""``preemptsim run`` and ``preemptsim presets``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from preemptsim.cli.common import (
+    Subparsers,
+    add_scenario_options,
+    check_out,
+    load,
+    presets,
+)
+from preemptsim.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from preemptsim.fast import Engine
+    from preemptsim.scenario import Scenario
+
+ENGINES = ("auto", "simpy", "fast")
+
+
+def simulate_with_progress(
+    scenario: Scenario, reps: int, seed: int, engine: Engine = "auto"
+) -> pd.DataFrame:
+    """``simulate`` in chunks, with a progress bar when stderr is a terminal."""
+    import pandas as pd
+
+    from preemptsim import fast
+    from preemptsim.simulate import simulate
+
+    chunk = 250 if engine == "simpy" or fast.unsupported(scenario) else 50_000
+    if not sys.stderr.isatty() or reps <= chunk:
+        return simulate(scenario, reps, seed, engine=engine)
+    from tqdm import tqdm
+
+    parts = []
+    with tqdm(total=reps, unit="run", desc=scenario.name, leave=False) as bar:
+        for first in range(0, reps, chunk):
+            count = min(chunk, reps - first)
+            parts.append(simulate(scenario, count, seed, first_rep=first, engine=engine))
+            bar.update(len(parts[-1]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from preemptsim import calibrate, fast, outputs, report
+    from preemptsim.simulate import summarize, timeline
+
+    scenario = load(args)
+    if warning := calibrate.cpu_probe_warning(scenario):
+        print(f"preemptsim: warning: {warning}", file=sys.stderr)
+    if args.engine == "fast" and (reason := fast.unsupported(scenario)):
+        raise UsageError(f"--engine fast cannot run this scenario: {reason}")
+    if args.out:
+        check_out(Path(args.out), args.force)
+    runs = simulate_with_progress(scenario, args.reps, args.seed, args.engine)
+    summary = summarize(runs, scenario, seed=args.seed)
+    if args.out:
+        outputs.write_run(Path(args.out), runs, summary, scenario)
+    if args.timeline:
+        spans = timeline(scenario, 0, args.seed)
+        outputs.write_atomic(Path(args.timeline), lambda tmp: spans.to_csv(tmp, index=False))
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(report.format_summary(summary, scenario))
+        if args.out:
+            print(f"\nper-replication results and summary written to {args.out}/")
+    return 0
+
+
+def add_run(commands: Subparsers) -> None:
+    run = commands.add_parser("run", help="simulate one scenario against on-demand")
+    add_scenario_options(run, optional=True)
+    run.add_argument("--reps", type=int, default=2000, help="replications (default 2000)")
+    run.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="auto (default): the vectorised engine wherever it applies, SimPy elsewhere",
+    )
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.add_argument(
+        "--out", metavar="DIR", help="write runs.parquet, runs.csv, summary.json, scenario.json"
+    )
+    run.add_argument("--force", action="store_true", help="overwrite a non-empty --out")
+    run.add_argument(
+        "--timeline",
+        metavar="FILE",
+        help="write what replication 0 (SimPy engine) did, span by span, as CSV "
+        "(preemptsim plot FILE draws it)",
+    )
+    run.set_defaults(func=cmd_run)
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    for name, path in presets().items():
+        description = tomllib.loads(path.read_text(encoding="utf-8")).get("description", "")
+        print(f"{name:28s} {description}")
+    return 0
+
+
+def add_presets(commands: Subparsers) -> None:
+    listing = commands.add_parser("presets", help="list the shipped scenarios")
+    listing.set_defaults(func=cmd_presets)

@@ -1,0 +1,14 @@
+"""The error classes the command line turns into exit codes, importable at no cost.
+
+``InputError`` is bad usage or bad input (exit 2, one line): scenario, calibration and
+usage errors derive from it, so the command line catches them without importing the
+modules that raise them (start-up, DESIGN.md §4).
+"""
+
+
+class InputError(ValueError):
+    """Bad usage or input; the message is one line that names the key or file."""
+
+
+class UsageError(InputError):
+    """A command-line option or argument that cannot be used."""
