@@ -1,14 +1,16 @@
 """A sweep's --out folder (DESIGN.md §4): manifest, chunks, resume checks, final tables.
 
-``manifest.json`` is written first and says what the chunks depend on; each finished task is
-a chunk file of its own, so a killed sweep resumes; every file is written atomically
-(outputs.py), and ``--force`` deletes only the sweep's own files.
+``manifest.json`` is written first and says what the chunks depend on, input files' hashes
+included; each finished task is a chunk file of its own (chunks.py), so a killed sweep
+resumes; every file is written atomically (outputs.py), and ``--force`` deletes only the
+sweep's own files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import re
+import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -16,19 +18,13 @@ from typing import Any
 
 import pandas as pd
 
-from preemptsim import outputs
+from preemptsim import chunks, outputs
 from preemptsim.grid import Point, SweepError, Task
 from preemptsim.scenario import Scenario
-from preemptsim.simulate import COLUMNS
 
-FORMAT = "preemptsim-sweep/1"
+FORMAT = "preemptsim-sweep/2"
 FINAL_FILES = ("summary.csv", "runs.parquet", "optimum.json", "manifest.json")
-_CHUNK = re.compile(r"p\d{5}-r\d{9}\.parquet")
-
-
-def chunk_path(out: Path, task: Task) -> Path:
-    """Where one task's rows live: ``chunks/pNNNNN-rNNNNNNNNN.parquet``."""
-    return out / "chunks" / f"p{task.point:05d}-r{task.first_rep:09d}.parquet"
+PATH_KEYS = ("interruptions.path", "calibration.probe")  # scenario keys naming input files
 
 
 def manifest_for(
@@ -38,12 +34,18 @@ def manifest_for(
 
     ``runs`` is (reps, seed, chunk_reps, engine)."""
     reps, seed, chunk_reps, engine = runs
-    grid = {key: [p.values[key] for p in points] for key in points[0].values}
+    grid = {key: [_absolute(key, p.values[key]) for p in points] for key in points[0].values}
     grid = {key: list(dict.fromkeys(values)) for key, values in grid.items()}
+    resolved = scenario.model_dump()
+    for key in PATH_KEYS:
+        table, name = key.split(".")
+        if isinstance(resolved.get(table), dict):
+            resolved[table][name] = _absolute(key, resolved[table][name])
     data = {
         "format": FORMAT,
-        "scenario": scenario.model_dump(),
+        "scenario": resolved,
         "grid": grid,
+        "inputs": _input_hashes(points),
         "seed": seed,
         "reps": reps,
         "chunk_reps": chunk_reps,
@@ -53,6 +55,32 @@ def manifest_for(
     }
     plain: dict[str, Any] = json.loads(json.dumps(outputs.plain_json(data)))
     return plain
+
+
+def _absolute(key: str, value: object) -> object:
+    """A path key's value as an absolute path, so that resuming from elsewhere matches."""
+    return str(Path(value).resolve()) if key in PATH_KEYS and isinstance(value, str) else value
+
+
+def _input_hashes(points: Sequence[Point]) -> dict[str, str | None]:
+    """SHA-256 of every file the points read (traces, probes) by absolute path; None for a
+    name that is no file here (e.g. a trace shipped with the package)."""
+    named = {_path_of(p.scenario, key) for p in points for key in PATH_KEYS}
+    files = sorted(Path(path).resolve() for path in named if path is not None)
+    return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else None
+            for f in files}  # fmt: skip
+
+
+def _path_of(scenario: Scenario, key: str) -> str | None:
+    table, name = key.split(".")
+    value = getattr(getattr(scenario, table), name, None) if getattr(scenario, table) else None
+    return value if isinstance(value, str) else None
+
+
+def sweep_id(manifest: dict[str, Any]) -> str:
+    """The hash of what the chunks depend on (the manifest, "complete" aside)."""
+    text = json.dumps({**manifest, "complete": False}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[: chunks.HASH_DIGITS]
 
 
 def _versions() -> dict[str, str]:
@@ -79,8 +107,9 @@ def open_out(out: Path, manifest: dict[str, Any], *, resume: bool, force: bool) 
     elif used:
         _clear(out)
     (out / "chunks").mkdir(parents=True, exist_ok=True)
-    for stale in (out / "chunks").glob(".*"):  # temporary files of a killed writer
-        stale.unlink()
+    stale = [*(out / "chunks").glob(".*"), *(p for n in FINAL_FILES for p in out.glob(f".{n}.*"))]
+    for path in stale:  # temporary files of a killed writer (outputs.write_atomic)
+        path.unlink()
     outputs.write_json(out / "manifest.json", manifest)
 
 
@@ -92,6 +121,10 @@ def _check_manifest(path: Path, manifest: dict[str, Any]) -> None:
     except (OSError, ValueError) as exc:
         raise SweepError(f"{path}: unreadable ({exc}); use --force to start over") from None
     old = {**old, "complete": False} if isinstance(old, dict) else old
+    for file, sha256 in manifest["inputs"].items():
+        if isinstance(old, dict) and isinstance(old.get("inputs"), dict):
+            if file in old["inputs"] and old["inputs"][file] != sha256:
+                raise SweepError(f"{file}: changed since the sweep began; use --force to redo it")
     where = _difference(old, manifest, "")
     if where is not None:
         raise SweepError(f"{path} is another sweep's ({where} differs); use --force to redo it")
@@ -112,32 +145,28 @@ def _clear(out: Path) -> None:
     """Remove a previous sweep's files from ``out`` (--force), and nothing else."""
     for name in FINAL_FILES:
         (out / name).unlink(missing_ok=True)
-    chunks = out / "chunks"
-    if chunks.is_dir():
-        for path in chunks.iterdir():
-            if _CHUNK.fullmatch(path.name) or path.name.startswith("."):
-                path.unlink()
+    chunks.remove_all(out / "chunks")
 
 
-def load_done(out: Path, tasks: Sequence[Task]) -> dict[Task, pd.DataFrame]:
-    """The chunks a previous run finished; unreadable or wrong ones are run again."""
-    done = {}
-    for task in tasks:
-        path = chunk_path(out, task)
-        if not path.exists():
-            continue
-        try:
-            frame = pd.read_parquet(path)
-        except (OSError, ValueError):
-            continue
-        expected = list(range(task.first_rep, task.first_rep + task.reps))
-        if list(frame.columns) == list(COLUMNS) and frame["rep"].tolist() == expected:
-            done[task] = frame
+def load_done(
+    out: Path, tasks: Sequence[Task], manifest: dict[str, Any]
+) -> dict[Task, pd.DataFrame]:
+    """The chunks a previous run of this sweep finished; the ones that fail their check are
+    deleted, named on stderr, and run again."""
+    done, rejected = chunks.load(out / "chunks", tasks, manifest["seed"], sweep_id(manifest))
+    if rejected:
+        first = rejected[0]
+        print(
+            f"preemptsim: warning: {len(rejected)} chunk file(s) failed their check and run "
+            f"again (first: {first.path}: {first.reason})",
+            file=sys.stderr,
+        )
     return done
 
 
-def write_chunk(out: Path, task: Task, frame: pd.DataFrame) -> None:
-    outputs.write_atomic(chunk_path(out, task), lambda tmp: frame.to_parquet(tmp, index=False))
+def write_chunk(out: Path, task: Task, frame: pd.DataFrame, manifest: dict[str, Any]) -> None:
+    owner = chunks.identity(task, manifest["seed"], sweep_id(manifest))
+    chunks.write(out / "chunks", task, frame, owner)
 
 
 def finish(
@@ -146,8 +175,10 @@ def finish(
     runs: pd.DataFrame,
     optimum: dict[str, Any] | list[dict[str, Any]] | None,
     manifest: dict[str, Any],
+    keep_chunks: bool = False,
 ) -> None:
-    """The final files, each written atomically; optimum.json only when there is one."""
+    """The final files, each written atomically; optimum.json only when there is one; then
+    the chunk files go, unless ``keep_chunks`` (they hold the data again, 2.7 times over)."""
     outputs.write_atomic(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     outputs.write_atomic(out / "runs.parquet", lambda tmp: runs.to_parquet(tmp, index=False))
     if optimum is not None:
@@ -155,3 +186,5 @@ def finish(
     else:
         (out / "optimum.json").unlink(missing_ok=True)
     outputs.write_json(out / "manifest.json", {**manifest, "complete": True})
+    if not keep_chunks:
+        chunks.remove_all(out / "chunks")

@@ -145,6 +145,7 @@ def sweep(
     out: str | Path | None = None,
     resume: bool = False,
     force: bool = False,
+    keep_chunks: bool = False,
     objective: Literal["cost", "wall"] = "cost",
     max_miss: float | None = None,
     progress: bool = False,
@@ -154,7 +155,7 @@ def sweep(
     ``jobs`` workers (0 = all cores) of a process pool, or of Dask (``backend="dask"``, a
     local cluster or the one at ``scheduler``); ``engine`` is simulate's.  With ``out``,
     results are written there and ``resume`` finishes an interrupted sweep; the result is the
-    same either way.
+    same either way; the chunk files go once the sweep is done unless ``keep_chunks``.
     """
     _check_options(reps, jobs, backend, scheduler, chunk_reps, resume, force, objective, max_miss)
     if engine not in ("auto", "simpy", "fast"):
@@ -169,12 +170,12 @@ def sweep(
     with executor(points, seed, engine, (jobs, backend, scheduler)) as execute:
         if folder is not None:
             store.open_out(folder, manifest, resume=resume, force=force)
-            frames = store.load_done(folder, tasks)
+            frames = store.load_done(folder, tasks, manifest)
         todo = [task for task in tasks if task not in frames]
         with _progress(progress, len(points) * reps, sum(t.reps for t in frames)) as bar:
             for task, frame in execute(todo):
                 if folder is not None:
-                    store.write_chunk(folder, task, frame)
+                    store.write_chunk(folder, task, frame, manifest)
                 frames[task] = frame
                 bar.update(task.reps)
     runs = _assemble(points, tasks, frames)
@@ -183,10 +184,10 @@ def sweep(
         optimum = find_optimum(summary, points, objective, effective_max_miss(points, max_miss))
     except NoFeasiblePoint:
         if folder is not None:
-            store.finish(folder, summary, runs, None, manifest)
+            store.finish(folder, summary, runs, None, manifest, keep_chunks)
         raise
     if folder is not None:
-        store.finish(folder, summary, runs, optimum, manifest)
+        store.finish(folder, summary, runs, optimum, manifest, keep_chunks)
     return SweepResult(summary, runs, optimum, tuple(points), scenario, reps, seed)
 
 

@@ -19,7 +19,8 @@ from preemptsim.cli.common import (
 from preemptsim.cli.run import ENGINES
 from preemptsim.errors import UsageError
 
-EXECUTION = ("jobs", "backend", "scheduler", "chunk_reps", "engine", "out", "resume", "force")
+EXECUTION = ("jobs", "backend", "scheduler", "chunk_reps", "engine", "out", "resume", "force",
+             "keep_chunks")  # fmt: skip
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -79,6 +80,9 @@ def add_sweep(commands: Subparsers) -> None:
     sw.add_argument("--out", metavar="DIR", help="write results here, chunk by chunk")
     sw.add_argument("--resume", action="store_true", help="finish the sweep in --out")
     sw.add_argument("--force", action="store_true", help="overwrite the sweep in --out")
+    sw.add_argument(
+        "--keep-chunks", action="store_true", help="keep --out/chunks/ once the sweep is done"
+    )
     sw.add_argument(
         "--objective",
         choices=("cost", "wall"),
