@@ -6,10 +6,14 @@ task are the same whichever executor ran it.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import logging
 import os
 import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -22,6 +26,8 @@ from preemptsim.scenario import Scenario
 from preemptsim.simulate import simulate
 
 CONNECT_TIMEOUT_S = 5
+PARENT_CHECK_S = 0.5  # how often a pool worker checks that its parent lives (fallback)
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 Executor = Callable[[Sequence[Task]], Iterator[tuple[Task, pd.DataFrame]]]
 Engine = Literal["auto", "simpy", "fast"]  # simulate's engines (DESIGN.md §5)
 
@@ -62,7 +68,9 @@ def _run_pool(
             yield task, run_task(points[task.point].scenario, task, seed, engine)
         return
     workers = min(jobs, len(tasks))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_leave_ctrl_c_to_the_parent) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_start_worker, initargs=_parent_of_workers()
+    ) as pool:
         futures = {
             pool.submit(run_task, points[t.point].scenario, t, seed, engine): t
             for t in _largest_first(tasks)
@@ -74,10 +82,34 @@ def _run_pool(
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _leave_ctrl_c_to_the_parent() -> None:
+def _parent_of_workers() -> tuple[int | None, bool]:
+    """This process's id where pool workers are its children (None where a fork server's),
+    and whether they are started by the main thread, whose end is the process's."""
+    import multiprocessing
+
+    server = multiprocessing.get_start_method() == "forkserver"
+    return None if server else os.getpid(), threading.current_thread() is threading.main_thread()
+
+
+def _start_worker(parent_pid: int | None, by_main_thread: bool) -> None:
     """Workers ignore SIGINT: Ctrl-C on a terminal reaches the whole process group, and a
-    worker interrupted mid-task can leave the pool hanging; the parent cancels and waits."""
+    worker interrupted mid-task can leave the pool hanging; the parent cancels and waits.
+    And they die with the parent, however it dies (a SIGKILL leaves no one to stop them)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform == "linux" and by_main_thread:  # the kernel kills us when it dies
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    watched = os.getppid()  # the parent, or a fork server that dies with it
+    if parent_pid is not None and watched != parent_pid:
+        os._exit(1)  # the parent died before this worker started
+    threading.Thread(target=_exit_when_orphaned, args=(watched,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    """Everywhere: exit once the parent is gone (this process is adopted by another)."""
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
 
 
 def _largest_first(tasks: Sequence[Task]) -> list[Task]:
