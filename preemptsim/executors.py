@@ -130,14 +130,7 @@ def _dask_client(scheduler: str | None, jobs: int) -> Iterator[Any]:
     """A client of a local cluster of ``jobs`` processes, or of the one at ``scheduler``."""
     dd = _distributed()
     if scheduler is None:
-        cluster = dd.LocalCluster(
-            n_workers=jobs,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.CRITICAL,
-        )
-        with cluster, dd.Client(cluster) as client:
+        with _local_cluster(dd, jobs) as cluster, dd.Client(cluster) as client:
             yield client
         return
     try:
@@ -147,6 +140,69 @@ def _dask_client(scheduler: str | None, jobs: int) -> Iterator[Any]:
         raise RuntimeError(f"cannot reach the Dask scheduler at {scheduler}: {reason}") from None
     with client:
         yield client
+
+
+def dask_setup(worker: Any) -> None:
+    """Run by each Dask worker of a local cluster as it starts (a Dask preload): like a pool
+    worker, it ignores SIGINT, so a Ctrl-C (which a terminal sends to the whole process
+    group) stops the sweep with one line rather than pages of worker tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def _local_cluster(dd: Any, jobs: int) -> Iterator[Any]:
+    """A LocalCluster of ``jobs`` worker processes; a Ctrl-C during its start stops it once
+    it is up (or has failed: a worker may die of that Ctrl-C before it ignores it)."""
+    with _held_ctrl_c() as pressed, _workers_stderr_silenced():
+        try:
+            cluster = dd.LocalCluster(
+                n_workers=jobs,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,
+                preload=[__name__],  # dask_setup
+            )
+        except Exception:
+            if pressed:
+                raise KeyboardInterrupt from None
+            raise
+    with cluster:
+        if pressed:
+            raise KeyboardInterrupt
+        yield cluster
+
+
+@contextmanager
+def _held_ctrl_c() -> Iterator[list[int]]:
+    """A Ctrl-C inside is held back (the list it yields gets the signal) rather than raised
+    in the middle of a cluster's start, whose half-made cluster could not be closed."""
+    pressed: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    before = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+@contextmanager
+def _workers_stderr_silenced() -> Iterator[None]:
+    """Processes started inside write their stderr to the null device: a local cluster's
+    workers, whose logs are silenced anyway, and whose tracebacks, when a Ctrl-C comes
+    before they ignore it (dask_setup), would fill pages."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def _run_dask(
