@@ -1,12 +1,14 @@
-"""Result files: written atomically, and read back for plots."""
+"""Result files: written atomically (a file, or a folder of them), and read back for plots."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +18,49 @@ import pandas as pd
 from preemptsim.scenario import Scenario, ScenarioError
 
 
-def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Write a file through ``write(tmp_path)`` then rename it into place: never half a file."""
+def write_atomic(path: Path, write: Callable[[Path], object], shown: Path | None = None) -> None:
+    """Write a file through ``write(tmp_path)`` then rename it into place: never half a file.
+    An OSError (a full disk) names ``shown`` (default ``path``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     try:
-        write(Path(tmp))
+        with naming(shown or path):
+            write(Path(tmp))
         os.chmod(tmp, 0o666 & ~_umask())  # as a plain open() would: mkstemp makes it 0600
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """An OSError inside (a full disk, say) is re-raised naming ``path``, the file written."""
+    try:
+        yield
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+
+
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A temporary folder beside ``out`` to write results into.  When the block ends well its
+    files move into ``out`` (created if need be, replacing files of the same names); when it
+    fails, the folder goes: a result folder is never half written."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # as mkdir would: mkdtemp makes it 0700
+        if out.is_dir():
+            for path in tmp.iterdir():
+                os.replace(path, out / path.name)
+            tmp.rmdir()
+        else:
+            os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _umask() -> int:
@@ -36,27 +69,71 @@ def _umask() -> int:
     return mask
 
 
-def write_json(path: Path, data: Any) -> None:
-    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"))
+def write_json(path: Path, data: Any, shown: Path | None = None) -> None:
+    write_atomic(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2) + "\n"), shown)
 
 
-def write_run(
-    folder: Path, runs: pd.DataFrame, summary: dict[str, Any], scenario: Scenario
+class RunsWriter:
+    """``runs.parquet`` (a row group a chunk) and ``runs.csv`` in ``folder``, written as the
+    replications come; an OSError names the file as ``shown`` (the folder the user named)."""
+
+    def __init__(self, folder: Path, shown: Path) -> None:
+        self.folder, self.shown = folder, shown
+        self._parquet: Any = None
+        self._csv: Any = None
+
+    def add(self, runs: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        with naming(self.shown / "runs.parquet"):
+            table = pa.Table.from_pandas(runs, preserve_index=False)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.folder / "runs.parquet", table.schema)
+            self._parquet.write_table(table)
+        with naming(self.shown / "runs.csv"):
+            first = self._csv is None
+            if first:
+                self._csv = (self.folder / "runs.csv").open("w", encoding="utf-8", newline="")
+            runs.to_csv(self._csv, header=first, index=False)
+
+    def __enter__(self) -> RunsWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with naming(self.shown / "runs.parquet"):
+            if self._parquet is not None:
+                self._parquet.close()
+        with naming(self.shown / "runs.csv"):
+            if self._csv is not None:
+                self._csv.close()
+
+
+def write_run_summary(
+    folder: Path, summary: dict[str, Any], scenario: Scenario, shown: Path
 ) -> None:
-    """One scenario's replications (Parquet and CSV), its summary, and the scenario (JSON)."""
-    write_atomic(folder / "runs.parquet", lambda tmp: runs.to_parquet(tmp, index=False))
-    write_atomic(folder / "runs.csv", lambda tmp: runs.to_csv(tmp, index=False))
-    write_json(folder / "summary.json", summary)
-    write_json(folder / "scenario.json", plain_json(scenario.model_dump()))
+    """A run's summary and scenario (JSON), beside its RunsWriter's tables."""
+    write_json(folder / "summary.json", summary, shown / "summary.json")
+    write_json(folder / "scenario.json", plain_json(scenario.model_dump()), shown / "scenario.json")
 
 
 def write_advice(
-    folder: Path, advice: dict[str, Any], candidates: pd.DataFrame, scenario: Scenario
+    folder: Path,
+    advice: dict[str, Any],
+    candidates: pd.DataFrame,
+    scenario: Scenario,
+    shown: Path | None = None,
 ) -> None:
-    """``advise --out``: the advice (JSON), every option tried (CSV), and the scenario."""
-    write_json(folder / "advice.json", plain_json(advice))
-    write_atomic(folder / "candidates.csv", lambda tmp: candidates.to_csv(tmp, index=False))
-    write_json(folder / "scenario.json", plain_json(scenario.model_dump()))
+    """``advise --out``: the advice (JSON), every option tried (CSV), and the scenario; an
+    OSError names the file in ``shown`` (default ``folder``)."""
+    shown = shown or folder
+    write_json(folder / "advice.json", plain_json(advice), shown / "advice.json")
+    write_atomic(folder / "candidates.csv", lambda tmp: candidates.to_csv(tmp, index=False),
+                 shown / "candidates.csv")  # fmt: skip
+    write_json(folder / "scenario.json", plain_json(scenario.model_dump()), shown / "scenario.json")
 
 
 def plain_json(value: Any) -> Any:

@@ -203,9 +203,9 @@ def on_demand_baseline(scenario: Scenario) -> dict[str, float]:
     return {"wall_h": values["wall_h"], "cost_usd": values["cost_usd"]}
 
 
-def describe(values: pd.Series) -> dict[str, Any]:
+def describe(values: pd.Series | np.ndarray) -> dict[str, Any]:
     """Mean, standard error, normal 95% interval of the mean, and percentiles."""
-    data = values.to_numpy(dtype=float)
+    data = np.asarray(values, dtype=float)
     mean = float(data.mean())
     sem = float(data.std(ddof=1) / math.sqrt(len(data))) if len(data) > 1 else 0.0
     stats: dict[str, Any] = {"mean": mean, "sem": sem, "ci95": [mean - Z95 * sem, mean + Z95 * sem]}
@@ -227,11 +227,66 @@ def wilson(successes: int, trials: int) -> list[float]:
 
 def miss_probability(runs: pd.DataFrame) -> dict[str, Any] | None:
     """Share of runs that missed the deadline, with its Wilson interval; None if no deadline."""
+    return _share(_missed(runs), len(runs))
+
+
+def _missed(runs: pd.DataFrame) -> int | None:
     met = runs["met_deadline"]
-    if met.isna().all():
-        return None
-    missed = int((~met.astype(bool)).sum())
-    return {"value": missed / len(runs), "ci95": wilson(missed, len(runs))}
+    return None if met.isna().all() else int((~met.astype(bool)).sum())
+
+
+def _share(missed: int | None, trials: int) -> dict[str, Any] | None:
+    return None if missed is None else {"value": missed / trials, "ci95": wilson(missed, trials)}
+
+
+class Tally:
+    """What a summary needs of the replications, gathered chunk by chunk: the values whose
+    mean and percentiles it gives (float64, one a replication) and counts for the rest, so a
+    run of many replications holds 32 bytes a replication, not its whole table."""
+
+    KEPT = ("wall_h", "cost_usd", "lost_work_h", "billed_instance_h")
+
+    def __init__(self) -> None:
+        self._parts: dict[str, list[np.ndarray]] = {name: [] for name in self.KEPT}
+        self.reps = self.interruptions = 0
+        self.missed: int | None = None  # None: no deadline
+
+    def add(self, runs: pd.DataFrame) -> Tally:
+        billed = runs["spot_instance_h"] + runs["on_demand_instance_h"]
+        kept = {**{n: runs[n] for n in self.KEPT[:3]}, "billed_instance_h": billed}
+        for name, values in kept.items():
+            self._parts[name].append(values.to_numpy(dtype=float))
+        self.reps += len(runs)
+        self.interruptions += int(runs["interruptions"].sum())
+        if (missed := _missed(runs)) is not None:
+            self.missed = (self.missed or 0) + missed
+        return self
+
+    def values(self, name: str) -> np.ndarray:
+        parts = self._parts[name]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def summary(
+        self, scenario: Scenario, seed: int | None, on_demand: dict[str, float] | None = None
+    ) -> dict[str, Any]:
+        """The summary of DESIGN.md §3 (see ``summarize``)."""
+        baseline = on_demand or on_demand_baseline(scenario)
+        cost = describe(self.values("cost_usd"))
+        return {
+            "scenario": scenario.name,
+            "reps": self.reps,
+            "seed": seed,
+            "wall_h": describe(self.values("wall_h")),
+            "cost_usd": cost,
+            "interruptions": {"mean": self.interruptions / self.reps},
+            "lost_work_h": {"mean": float(self.values("lost_work_h").mean())},
+            "billed_instance_h": {"mean": float(self.values("billed_instance_h").mean())},
+            "deadline_miss_prob": _share(self.missed, self.reps),
+            "on_demand": baseline,
+            "savings_vs_on_demand": 1.0 - cost["mean"] / baseline["cost_usd"]
+            if baseline["cost_usd"] > 0
+            else 0.0,
+        }
 
 
 def summarize(
@@ -242,21 +297,4 @@ def summarize(
 ) -> dict[str, Any]:
     """The summary of DESIGN.md §3: spot statistics beside the on-demand baseline
     (``on_demand``: its wall_h and cost_usd; by default ``scenario``'s own)."""
-    baseline = on_demand or on_demand_baseline(scenario)
-    billed = runs["spot_instance_h"] + runs["on_demand_instance_h"]
-    cost = describe(runs["cost_usd"])
-    return {
-        "scenario": scenario.name,
-        "reps": len(runs),
-        "seed": seed,
-        "wall_h": describe(runs["wall_h"]),
-        "cost_usd": cost,
-        "interruptions": {"mean": float(runs["interruptions"].mean())},
-        "lost_work_h": {"mean": float(runs["lost_work_h"].mean())},
-        "billed_instance_h": {"mean": float(billed.mean())},
-        "deadline_miss_prob": miss_probability(runs),
-        "on_demand": baseline,
-        "savings_vs_on_demand": 1.0 - cost["mean"] / baseline["cost_usd"]
-        if baseline["cost_usd"] > 0
-        else 0.0,
-    }
+    return Tally().add(runs).summary(scenario, seed, on_demand)

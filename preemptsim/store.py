@@ -121,10 +121,10 @@ def _check_manifest(path: Path, manifest: dict[str, Any]) -> None:
     except (OSError, ValueError) as exc:
         raise SweepError(f"{path}: unreadable ({exc}); use --force to start over") from None
     old = {**old, "complete": False} if isinstance(old, dict) else old
+    hashed = old.get("inputs") if isinstance(old, dict) else None
     for file, sha256 in manifest["inputs"].items():
-        if isinstance(old, dict) and isinstance(old.get("inputs"), dict):
-            if file in old["inputs"] and old["inputs"][file] != sha256:
-                raise SweepError(f"{file}: changed since the sweep began; use --force to redo it")
+        if isinstance(hashed, dict) and file in hashed and hashed[file] != sha256:
+            raise SweepError(f"{file}: changed since the sweep began; use --force to redo it")
     where = _difference(old, manifest, "")
     if where is not None:
         raise SweepError(f"{path} is another sweep's ({where} differs); use --force to redo it")

@@ -10,19 +10,18 @@ each finished chunk is a file of its own (store.py), so a killed sweep resumes.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 
-from preemptsim import outputs, store
+from preemptsim import memory, outputs, store
 from preemptsim.executors import Engine, executor
 from preemptsim.grid import Point, SweepError, Task, grid_points, plan
 from preemptsim.optima import OBJECTIVES, NoFeasiblePoint, effective_max_miss, find_optimum
+from preemptsim.progress import progress_bar
 from preemptsim.scenario import Scenario
 from preemptsim.simulate import on_demand_baseline, summarize
 
@@ -161,6 +160,7 @@ def sweep(
     if engine not in ("auto", "simpy", "fast"):
         raise SweepError(f"--engine must be auto, simpy or fast, got {engine!r}")
     points = grid_points(scenario, grid)
+    memory.check_reps(reps, memory.SWEEP_BYTES_PER_REP, len(points))
     if max_miss is not None and all(p.scenario.policy.deadline is None for p in points):
         raise SweepError("--max-miss needs a deadline: set policy.deadline")
     tasks = plan(len(points), reps, chunk_reps)
@@ -172,7 +172,8 @@ def sweep(
             store.open_out(folder, manifest, resume=resume, force=force)
             frames = store.load_done(folder, tasks, manifest)
         todo = [task for task in tasks if task not in frames]
-        with _progress(progress, len(points) * reps, sum(t.reps for t in frames)) as bar:
+        done = sum(t.reps for t in frames)
+        with progress_bar(progress, len(points) * reps, done) as bar:
             for task, frame in execute(todo):
                 if folder is not None:
                     store.write_chunk(folder, task, frame, manifest)
@@ -216,16 +217,3 @@ def _check_options(
     for message, bad in problems.items():
         if bad:
             raise SweepError(message)
-
-
-def _progress(show: bool, total: int, done: int) -> Any:
-    if not (show and sys.stderr.isatty()):
-        return nullcontext(_NoBar())
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=done, unit="run", desc="sweep", leave=False)
-
-
-class _NoBar:
-    def update(self, n: int) -> None:
-        """Nothing: no terminal to draw on."""

@@ -29,12 +29,18 @@ def cmd_advise(args: argparse.Namespace) -> int:
     print(json.dumps(outputs.plain_json(found.to_json()), indent=2) if args.json
           else report.format_advice(found))  # fmt: skip
     if args.out:
-        outputs.write_advice(Path(args.out), found.to_json(), found.candidates, scenario)
+        out = Path(args.out)
+        figures = {}
         if args.plots:
             from preemptsim.advice_plots import advice_figures
 
-            for name, fig in advice_figures(found).items():
-                save_figure(fig, Path(args.out) / f"{name}.png", quiet=args.json)
+            figures = advice_figures(found)
+        with outputs.staged(out) as folder:  # all the files, or none
+            outputs.write_advice(folder, found.to_json(), found.candidates, scenario, out)
+            for name, fig in figures.items():
+                save_figure(fig, folder / f"{name}.png", shown=out / f"{name}.png")
+        for name in figures if not args.json else ():
+            print(f"{name} plot written to {out / f'{name}.png'}")
     return 0
 
 

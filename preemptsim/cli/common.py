@@ -114,11 +114,14 @@ def save_plot(kind: str, tables: dict[str, Any], out: Path, *, quiet: bool = Fal
     save_figure(plots.figure(kind, **tables), out, quiet=quiet, what=kind)
 
 
-def save_figure(fig: Any, out: Path, *, quiet: bool = False, what: str | None = None) -> None:
-    """Write a matplotlib figure atomically, PNG or SVG by the extension."""
+def save_figure(
+    fig: Any, out: Path, *, quiet: bool = False, what: str | None = None, shown: Path | None = None
+) -> None:
+    """Write a matplotlib figure atomically, PNG or SVG by the extension; ``shown``: where
+    messages say it goes (``out`` in a staged folder: then nothing is printed)."""
     from preemptsim import outputs
 
     fmt = out.suffix.lower()[1:]
-    outputs.write_atomic(out, lambda tmp: fig.savefig(tmp, format=fmt, dpi=120))
-    if not quiet:
+    outputs.write_atomic(out, lambda tmp: fig.savefig(tmp, format=fmt, dpi=120), shown)
+    if not quiet and shown is None:
         print(f"{what or out.stem} plot written to {out}")

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import tomllib
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,52 +20,55 @@ from preemptsim.cli.common import (
 from preemptsim.errors import UsageError
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from preemptsim.fast import Engine
+    from preemptsim.outputs import RunsWriter
     from preemptsim.scenario import Scenario
+    from preemptsim.simulate import Tally
 
 ENGINES = ("auto", "simpy", "fast")
 
 
-def simulate_with_progress(
-    scenario: Scenario, reps: int, seed: int, engine: Engine = "auto"
-) -> pd.DataFrame:
-    """``simulate`` in chunks, with a progress bar when stderr is a terminal."""
-    import pandas as pd
-
+def simulate_in_chunks(
+    scenario: Scenario, reps: int, seed: int, engine: Engine, writer: RunsWriter | None
+) -> Tally:
+    """``simulate`` chunk by chunk, keeping only what the summary needs (memory bounded by
+    the chunk), the rows going to ``writer`` as they come; a progress bar on a terminal."""
     from preemptsim import fast
-    from preemptsim.simulate import simulate
+    from preemptsim.progress import progress_bar
+    from preemptsim.simulate import Tally, simulate
 
     chunk = 250 if engine == "simpy" or fast.unsupported(scenario) else 50_000
-    if not sys.stderr.isatty() or reps <= chunk:
-        return simulate(scenario, reps, seed, engine=engine)
-    from tqdm import tqdm
-
-    parts = []
-    with tqdm(total=reps, unit="run", desc=scenario.name, leave=False) as bar:
+    tally = Tally()
+    with progress_bar(reps > chunk, reps, desc=scenario.name) as bar:
         for first in range(0, reps, chunk):
             count = min(chunk, reps - first)
-            parts.append(simulate(scenario, count, seed, first_rep=first, engine=engine))
-            bar.update(len(parts[-1]))
-    return pd.concat(parts, ignore_index=True)
+            runs = simulate(scenario, count, seed, first_rep=first, engine=engine)
+            tally.add(runs)
+            if writer is not None:
+                writer.add(runs)
+            bar.update(len(runs))
+    return tally
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from preemptsim import calibrate, fast, outputs, report
-    from preemptsim.simulate import summarize, timeline
+    from preemptsim import calibrate, fast, memory, outputs, report
+    from preemptsim.simulate import timeline
 
     scenario = load(args)
     if warning := calibrate.cpu_probe_warning(scenario):
         print(f"preemptsim: warning: {warning}", file=sys.stderr)
     if args.engine == "fast" and (reason := fast.unsupported(scenario)):
         raise UsageError(f"--engine fast cannot run this scenario: {reason}")
-    if args.out:
-        check_out(Path(args.out), args.force)
-    runs = simulate_with_progress(scenario, args.reps, args.seed, args.engine)
-    summary = summarize(runs, scenario, seed=args.seed)
-    if args.out:
-        outputs.write_run(Path(args.out), runs, summary, scenario)
+    memory.check_reps(args.reps, memory.RUN_BYTES_PER_REP)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        check_out(out, args.force)
+    with outputs.staged(out) if out is not None else nullcontext() as folder:
+        with outputs.RunsWriter(folder, out) if folder and out else nullcontext() as writer:
+            tally = simulate_in_chunks(scenario, args.reps, args.seed, args.engine, writer)
+        summary = tally.summary(scenario, seed=args.seed)
+        if folder is not None and out is not None:
+            outputs.write_run_summary(folder, summary, scenario, out)
     if args.timeline:
         spans = timeline(scenario, 0, args.seed)
         outputs.write_atomic(Path(args.timeline), lambda tmp: spans.to_csv(tmp, index=False))
