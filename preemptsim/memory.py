@@ -11,7 +11,7 @@ from pathlib import Path
 
 from preemptsim.errors import UsageError
 
-RUN_BYTES_PER_REP = 96  # run: Tally's four float64 a replication, their joined copies, a sort
+X
 SWEEP_BYTES_PER_REP = 640  # sweep: every row (17 columns and the varied keys) held twice
 FALLBACK_BYTES = 8 * 2**30  # where the system does not say what is available
 GB = 1e9
