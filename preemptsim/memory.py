@@ -11,8 +11,9 @@ from pathlib import Path
 
 from preemptsim.errors import UsageError
 
-X
-SWEEP_BYTES_PER_REP = 640  # sweep: every row (17 columns and the varied keys) held twice
+# bench/memory_bench.py measured 121 (run) and 358 (sweep, 4 points) bytes a replication
+RUN_BYTES_PER_REP = 128  # Tally's four float64 a replication, their joined copies, a sort
+SWEEP_BYTES_PER_REP = 400  # every row (17 columns and the varied keys), and its copies
 FALLBACK_BYTES = 8 * 2**30  # where the system does not say what is available
 GB = 1e9
 
