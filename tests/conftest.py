@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,6 +48,13 @@ on_demand_usd_per_hour = 3.0
 [policy]
 deadline = "{deadline}"
 """
+
+
+def write_small_job(folder: Path, name: str, deadline: str) -> Path:
+    """``small_job_toml`` written to ``folder``/scenario.toml; its path."""
+    path = folder / "scenario.toml"
+    path.write_text(small_job_toml(name, deadline))
+    return path
 
 
 @pytest.fixture
