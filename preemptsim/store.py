@@ -58,17 +58,17 @@ def manifest_for(
 
 
 def _absolute(key: str, value: object) -> object:
-    """A path key's value as an absolute path, so that resuming from elsewhere matches."""
-    return str(Path(value).resolve()) if key in PATH_KEYS and isinstance(value, str) else value
+    """A path key's file as an absolute path, so that resuming from elsewhere matches; a name
+    that is no file here (a trace shipped with the package) as written."""
+    is_file = key in PATH_KEYS and isinstance(value, str) and Path(value).is_file()
+    return str(Path(str(value)).resolve()) if is_file else value
 
 
-def _input_hashes(points: Sequence[Point]) -> dict[str, str | None]:
-    """SHA-256 of every file the points read (traces, probes) by absolute path; None for a
-    name that is no file here (e.g. a trace shipped with the package)."""
+def _input_hashes(points: Sequence[Point]) -> dict[str, str]:
+    """SHA-256 of every file the points read (traces, probes), by absolute path."""
     named = {_path_of(p.scenario, key) for p in points for key in PATH_KEYS}
-    files = sorted(Path(path).resolve() for path in named if path is not None)
-    return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else None
-            for f in files}  # fmt: skip
+    files = sorted({Path(path).resolve() for path in named if path and Path(path).is_file()})
+    return {str(file): hashlib.sha256(file.read_bytes()).hexdigest() for file in files}
 
 
 def _path_of(scenario: Scenario, key: str) -> str | None:
