@@ -19,6 +19,8 @@ import simpy
 from preemptsim import interruptions
 from preemptsim.engine.plan import Plan, Streams, draw
 from preemptsim.engine.record import Lease, Market, RunRecord, Span, mark_lost
+from preemptsim.engine.zones import Placement, Start
+from preemptsim.interruptions import Model
 
 Phase = Literal["restore", "segment", "checkpoint", "idle"]
 MAX_LEASES = 100_000  # a run that needs more has segments that (almost) never fit
@@ -34,7 +36,7 @@ class _Job:
 
     env: simpy.Environment
     plan: Plan
-    model: interruptions.Model
+    placement: Placement
     rngs: Streams
     spans: list[Span] | None
     progress_s: float = 0.0
@@ -61,7 +63,16 @@ class _Job:
     saved_at_s: float = math.inf  # when the segment under way is saved, if not interrupted
     taken: bool = False  # whether the last lease was taken (else released or first)
     taken_at_s: float = -math.inf  # the moment the last take was meant for
+    zone: int = 0  # the zone of the job's instance, or of its checkpoint between instances
+    migrations: int = 0
+    migration_s: float = 0.0
+    egress_usd: float = 0.0
     process: simpy.Process | None = None
+
+    @property
+    def model(self) -> Model:
+        """The interruption model of the zone the job is in."""
+        return self.placement.models[self.zone]
 
     def run(self) -> Generator[simpy.Event, object, None]:
         """Lease after lease until the work is done."""
@@ -85,7 +96,8 @@ class _Job:
             market, first = following, False
 
     def _wait_for_spot(self, first: bool) -> Generator[simpy.Event, object, Market]:
-        """Downtime and any wait for capacity, unless the policy moves to on-demand first.
+        """Downtime, any wait for capacity and any move to another zone, unless the policy
+        moves to on-demand first (in the zone the job is in).
 
         A manual restart's response follows an interruption (the last lease taken) only: a voluntary
         move to spot is the policy's, with no human to wait for.  Once capacity is there,
@@ -94,7 +106,9 @@ class _Job:
         begin_s, scenario = self.env.now, self.plan.scenario
         provision_s = 0.0 if first else draw(scenario.restart.provision, self.rngs, 1)
         response_s = self.plan.response_s if self.taken else 0.0
-        ready_s = self.model.capacity_at(begin_s + provision_s + response_s)
+        from_s, carries = begin_s + provision_s + response_s, self.durable[0] > 0
+        start = self.placement.start(from_s, self.zone, self.taken, carries)
+        ready_s = start.ready_s
         policy, remaining_s = self.plan.policy, self._remaining_s()
         restore_s = scenario.job.setup if first else scenario.restart.restore.mean_s
         unaffordable = policy.leave_spot(ready_s + restore_s, remaining_s, self._next_segment_s())
@@ -103,8 +117,22 @@ class _Job:
         if switch_s < ready_s or unaffordable:
             yield from self._wait(switch_s)
             return "on_demand"
+        yield from self._wait(start.chosen_s)
+        yield from self._migrate(start, first)
         yield from self._wait(ready_s)
         return "spot"
+
+    def _migrate(self, start: Start, first: bool) -> Generator[simpy.Event, object, None]:
+        """Move to the start's zone (a migration, but at the first start) with its copy
+        of the checkpoint: no instance held, counted in migration_s."""
+        if start.zone == self.zone:
+            return
+        self.zone, self.migrations = start.zone, self.migrations + (not first)
+        self.egress_usd += start.move.egress_usd
+        if start.move.copy_s > 0:
+            yield self.env.timeout(start.move.copy_s)
+            self.migration_s += start.move.copy_s
+            self._log(start.chosen_s, self.env.now, "migrate", None)
 
     def _wait(self, until_s: float) -> Generator[simpy.Event, object, None]:
         """Hold no instance until ``until_s``: not billed, not interruptible."""
@@ -254,7 +282,8 @@ class _Job:
 
     def _leave_on_demand(self, segment_s: float) -> bool:
         now_s = self.env.now
-        return self.model.capacity_at(now_s) == now_s and self.plan.policy.leave_on_demand(
+        spot_there = self.placement.choose(now_s, self.zone, lost=False)[0] == now_s
+        return spot_there and self.plan.policy.leave_on_demand(
             now_s, self._remaining_s(), segment_s
         )
 
@@ -376,7 +405,8 @@ class _Job:
     def _log(self, start_s: float, end_s: float, kind: str, market: object = "held") -> None:
         if self.spans is not None and (end_s > start_s or kind == "interruption"):
             held = self.market if market == "held" else None
-            self.spans.append(Span(start_s, end_s, kind, held))  # type: ignore[arg-type]
+            zone = self.plan.zones.names[self.zone]
+            self.spans.append(Span(start_s, end_s, kind, held, zone))  # type: ignore[arg-type]
 
     def _mark_lost(self, lost_s: float) -> None:
         if self.spans is not None:
@@ -395,6 +425,10 @@ class _Job:
             checkpoints=self.checkpoints,
             switched_at_s=self.switched_at_s,
             spans=None if self.spans is None else tuple(self.spans),
+            migrations=self.migrations,
+            migration_s=self.migration_s,
+            egress_usd=self.egress_usd,
+            zone=self.plan.zones.names[self.zone],
         )
 
 
@@ -402,9 +436,12 @@ def run_once(plan: Plan, seed: int, rep: int, *, trace_events: bool = False) -> 
     """Simulate replication ``rep`` of ``plan`` with its own random streams."""
     rngs = Streams(seed, rep)
     scenario = plan.scenario
-    model = interruptions.build(scenario.interruptions, scenario.job.instances, rngs[0], plan.trace)
+    models = interruptions.build(
+        scenario.interruptions, scenario.job.instances, rngs[0], plan.traces
+    )
+    placement = Placement(plan.zones, models, scenario.pricing.spot_usd_per_hour)
     env = simpy.Environment()
-    job = _Job(env, plan, model, rngs, [] if trace_events else None)
+    job = _Job(env, plan, placement, rngs, [] if trace_events else None, zone=plan.zones.start)
     job.process = env.process(job.run())
     env.run(until=job.process)
     return job.record()

@@ -10,6 +10,7 @@ import numpy as np
 from preemptsim import interruptions
 from preemptsim.analytic import segments
 from preemptsim.engine.record import Market
+from preemptsim.engine.zones import Zones
 from preemptsim.policies import Policy
 from preemptsim.scenario import Delay, Scenario
 
@@ -33,14 +34,19 @@ class Plan:
     notice_s: float
     response_s: float
     od_provision_s: float
-    trace: interruptions.Trace | None = None
+    zones: Zones
+    traces: tuple[interruptions.Trace, ...] = ()
 
     @classmethod
     def of(
-        cls, scenario: Scenario, baseline: bool = False, trace: interruptions.Trace | None = None
+        cls,
+        scenario: Scenario,
+        baseline: bool = False,
+        traces: tuple[interruptions.Trace, ...] = (),
     ) -> Plan:
         """The plan of ``scenario``; ``baseline=True`` gives its on-demand baseline.  A trace
-        scenario needs its ``trace``, loaded by the caller (the engine reads no files)."""
+        scenario needs its ``traces``, one a zone, loaded by the caller (the engine reads no
+        files)."""
         checkpoint, restart = scenario.checkpoint, scenario.restart
         interval_s = checkpoint.interval
         if baseline and scenario.on_demand.checkpoint_interval is not None:
@@ -72,7 +78,8 @@ class Plan:
             od_provision_s=(
                 od_provision_s if od_provision_s is not None else restart.provision.mean_s
             ),
-            trace=trace,
+            zones=Zones.of(scenario, traces),
+            traces=traces,
         )
 
 
