@@ -1,4 +1,4 @@
-"""The job process of one SimPy run (DESIGN.md §1), and ``run_once``.
+"""The job process of one SimPy run (DESIGN.md §1); run.py starts it.
 
 One job process holds the state.  It works in segments of useful work, each followed by a
 blocking checkpoint, as one timeout per segment; an interruption is one timeout armed
@@ -16,7 +16,6 @@ from typing import Literal
 
 import simpy
 
-from preemptsim import interruptions
 from preemptsim.engine.plan import Plan, Streams, draw
 from preemptsim.engine.record import Lease, Market, RunRecord, Span, mark_lost
 from preemptsim.engine.zones import Placement, Start
@@ -27,7 +26,7 @@ MAX_LEASES = 100_000  # a run that needs more has segments that (almost) never f
 
 
 @dataclass
-class _Job:
+class Job:
     """The state of one run, and the process that advances it.
 
     Progress is useful work done; ``durable`` is the progress a restart resumes from, with
@@ -108,10 +107,12 @@ class _Job:
         response_s = self.plan.response_s if self.taken else 0.0
         from_s, carries = begin_s + provision_s + response_s, self.durable[0] > 0
         start = self.placement.start(from_s, self.zone, self.taken, carries)
-        ready_s = start.ready_s
-        policy, remaining_s = self.plan.policy, self._remaining_s()
+        ready_s = start.ready_s  # after any copy of the checkpoint to another zone
+        policy, remaining_s = self.plan.policy, self.plan.remaining_s(self.durable)
         restore_s = scenario.job.setup if first else scenario.restart.restore.mean_s
-        unaffordable = policy.leave_spot(ready_s + restore_s, remaining_s, self._next_segment_s())
+        unaffordable = policy.leave_spot(
+            ready_s + restore_s, remaining_s, self.plan.next_segment_s(self.durable)
+        )
         switch_s = min(policy.switch_at(remaining_s), ready_s if unaffordable else math.inf)
         switch_s = max(begin_s, switch_s)
         if switch_s < ready_s or unaffordable:
@@ -241,7 +242,9 @@ class _Job:
     def _leave(self, segment_s: float) -> bool:
         """Whether the policy leaves this market at this segment start."""
         if self.market == "spot":
-            return self.plan.policy.leave_spot(self.env.now, self._remaining_s(), segment_s)
+            return self.plan.policy.leave_spot(
+                self.env.now, self.plan.remaining_s(self.durable), segment_s
+            )
         return self._leave_on_demand(segment_s)
 
     def _await_durable(self) -> Generator[simpy.Event, object, None]:
@@ -284,23 +287,7 @@ class _Job:
         now_s = self.env.now
         spot_there = self.placement.choose(now_s, self.zone, lost=False)[0] == now_s
         return spot_there and self.plan.policy.leave_on_demand(
-            now_s, self._remaining_s(), segment_s
-        )
-
-    def _next_segment_s(self) -> float:
-        """Work and blocking write from the durable point to the next checkpoint."""
-        progress_s, segment = self.durable
-        if segment == self.plan.segments - 1:
-            return self.plan.work_s - progress_s
-        return (segment + 1) * self.plan.interval_s - progress_s + self.plan.snapshot_s
-
-    def _remaining_s(self) -> float:
-        """C(t): work and blocking checkpoint writes left from the durable point."""
-        progress_s, segment = self.durable
-        return (
-            self.plan.work_s
-            - progress_s
-            + (self.plan.segments - 1 - segment) * self.plan.snapshot_s
+            now_s, self.plan.remaining_s(self.durable), segment_s
         )
 
     def _notice_helps(self) -> bool:
@@ -331,15 +318,10 @@ class _Job:
         yield self.env.timeout(self.plan.emergency_write_s)
         self.checkpoint_s += self.plan.emergency_write_s
         self._log(self.phase_start_s, self.env.now, "checkpoint")
-        self.persist, self.durable = None, self._position()
+        self.persist, self.durable = None, self.plan.position(self.progress_s, self.segment)
         self.checkpoints += 1
         self._enter("idle")
         yield self.env.event()  # never triggered: the instance is taken
-
-    def _position(self) -> tuple[float, int]:
-        """Progress and its segment; a completed segment's end is the next one's start."""
-        boundary_s = (self.segment + 1) * self.plan.interval_s
-        return self.progress_s, self.segment + (self.progress_s >= boundary_s)
 
     def _enter(self, phase: Phase, work_s: float = 0.0) -> None:
         self.phase, self.phase_start_s, self.phase_work_s = phase, self.env.now, work_s
@@ -398,7 +380,8 @@ class _Job:
             self.durable = (0.0, 0)
         self.persist = None
         self.lost_work_s += self.progress_s - self.durable[0]
-        self._mark_lost(self.progress_s - self.durable[0])
+        if self.spans is not None:
+            mark_lost(self.spans, self.progress_s - self.durable[0])
         self.progress_s, self.segment = self.durable
         self._log(now_s, now_s, "interruption")
 
@@ -407,10 +390,6 @@ class _Job:
             held = self.market if market == "held" else None
             zone = self.plan.zones.names[self.zone]
             self.spans.append(Span(start_s, end_s, kind, held, zone))  # type: ignore[arg-type]
-
-    def _mark_lost(self, lost_s: float) -> None:
-        if self.spans is not None:
-            mark_lost(self.spans, lost_s)
 
     def record(self) -> RunRecord:
         return RunRecord(
@@ -430,18 +409,3 @@ class _Job:
             egress_usd=self.egress_usd,
             zone=self.plan.zones.names[self.zone],
         )
-
-
-def run_once(plan: Plan, seed: int, rep: int, *, trace_events: bool = False) -> RunRecord:
-    """Simulate replication ``rep`` of ``plan`` with its own random streams."""
-    rngs = Streams(seed, rep)
-    scenario = plan.scenario
-    models = interruptions.build(
-        scenario.interruptions, scenario.job.instances, rngs[0], plan.traces
-    )
-    placement = Placement(plan.zones, models, scenario.pricing.spot_usd_per_hour)
-    env = simpy.Environment()
-    job = _Job(env, plan, placement, rngs, [] if trace_events else None, zone=plan.zones.start)
-    job.process = env.process(job.run())
-    env.run(until=job.process)
-    return job.record()

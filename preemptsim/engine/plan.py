@@ -82,6 +82,23 @@ class Plan:
             traces=traces,
         )
 
+    def next_segment_s(self, durable: tuple[float, int]) -> float:
+        """Work and blocking write from the ``durable`` point (progress, its segment) to
+        the next checkpoint."""
+        progress_s, segment = durable
+        if segment == self.segments - 1:
+            return self.work_s - progress_s
+        return (segment + 1) * self.interval_s - progress_s + self.snapshot_s
+
+    def remaining_s(self, durable: tuple[float, int]) -> float:
+        """C(t): work and blocking checkpoint writes left from the ``durable`` point."""
+        progress_s, segment = durable
+        return self.work_s - progress_s + (self.segments - 1 - segment) * self.snapshot_s
+
+    def position(self, progress_s: float, segment: int) -> tuple[float, int]:
+        """Progress and its segment; a completed segment's end is the next one's start."""
+        return progress_s, segment + (progress_s >= (segment + 1) * self.interval_s)
+
 
 class Streams:
     """One generator per random source of replication ``rep`` (DESIGN.md §5), each made
