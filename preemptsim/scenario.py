@@ -312,6 +312,8 @@ class Scenario(_Table):
             raise ValueError(
                 f"policy.deadline: policy.kind = {self.policy.kind!r} needs a deadline"
             )
+        if self.placement.start_zone is not None and self.interruptions.model != "trace":
+            raise ValueError('placement.start_zone: names a trace\'s zone: needs model = "trace"')
         return self
 
     @property

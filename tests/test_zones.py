@@ -104,7 +104,7 @@ def test_eager_next_moves_to_the_next_zone_with_its_checkpoint(alternating: list
     assert run["egress_cost_usd"] == pytest.approx(36 * 0.147)
     assert run["compute_cost_usd"] == pytest.approx(3.0 + 1.1)
     assert run["cost_usd"] == pytest.approx(3.0 + 1.1 + 36 * 0.147)
-    assert run["zone"] == "europe-west1-b"
+    assert zones_visited(sc) == ["us-east1-a", "europe-west1-b"]
     spans = ps.timeline(sc, rep=0, seed=1)
     move = spans[spans["kind"] == "migrate"]
     assert move[["start_h", "end_h"]].to_numpy().ravel() == pytest.approx([102 / 60, 108 / 60])
@@ -120,7 +120,9 @@ def test_cheapest_moves_without_a_copy_before_the_first_checkpoint(
     # has: A (a migration with nothing to copy), restore -58, taken at 90 (32 min lost);
     # at 102 both have capacity: B, restore -108, 60 + 6 + 60 of work and checkpoint: 234.
     # Leases B 0-40 and 102-234 at $1, A 52-90 at $2: (40 + 132 + 76) / 60 = $4.1333.
-    run = one_run(zones_scenario(alternating, "cheapest"))
+    sc = zones_scenario(alternating, "cheapest")
+    run = one_run(sc)
+    assert zones_visited(sc) == ["europe-west1-b", "us-east1-a", "europe-west1-b"]
     assert run["wall_h"] * 60 == pytest.approx(234)
     assert run["lost_work_h"] * 60 == pytest.approx(72)
     assert run["compute_cost_usd"] == pytest.approx(248 / 60)
@@ -176,6 +178,9 @@ def test_bad_zone_input(tmp_path: Path, alternating: list[str]) -> None:
         zones_scenario(alternating, "stay", interruptions={"path": alternating[0]})
     with pytest.raises(ScenarioError, match=r"^interruptions\.paths: zones replay traces"):
         zones_scenario(alternating, "stay", interruptions={"model": "poisson", "mtbi": "1h"})
+    poisson = {"model": "poisson", "mtbi": "1h", "paths": None}
+    with pytest.raises(ScenarioError, match=r"^placement\.start_zone: names a trace's zone"):
+        zones_scenario([], "stay", interruptions=poisson, placement={"start_zone": "a"})
 
 
 def test_a_glob_gives_the_zones_sorted_and_start_zone_picks_one(
@@ -244,7 +249,7 @@ jobs = {
 }
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(available=ticks, gap_min=st.integers(5, 60), **jobs)
 def test_one_zone_and_a_zone_without_capacity_change_nothing(
     available: list[bool], gap_min: int, **job: Any
@@ -261,7 +266,7 @@ def test_one_zone_and_a_zone_without_capacity_change_nothing(
         pd.testing.assert_frame_equal(runs(sc, (zone, never)), today)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(available=ticks, gap_min=st.integers(5, 60), **{**jobs, "policy": st.just("spot")})
 def test_moving_free_to_a_zone_always_there_never_costs_more(
     available: list[bool], gap_min: int, **job: Any
@@ -281,7 +286,7 @@ def test_moving_free_to_a_zone_always_there_never_costs_more(
         assert (moved["wall_h"] <= stay["wall_h"] + 1e-9).all()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(a=ticks, b=ticks, gap_min=st.integers(5, 60), **jobs)
 def test_wall_time_identity_holds_with_migrations(
     a: list[bool], b: list[bool], gap_min: int, **job: Any
