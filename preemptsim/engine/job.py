@@ -285,8 +285,7 @@ class Job:
 
     def _leave_on_demand(self, segment_s: float) -> bool:
         now_s = self.env.now
-        spot_there = self.placement.choose(now_s, self.zone, lost=False)[0] == now_s
-        return spot_there and self.plan.policy.leave_on_demand(
+        return self.placement.has_capacity(now_s, self.zone) and self.plan.policy.leave_on_demand(
             now_s, self.plan.remaining_s(self.durable), segment_s
         )
 

@@ -117,19 +117,24 @@ class Placement:
         """The first moment at or after ``t_s`` at which a zone the strategy accepts has
         capacity, and the zone it takes then; ``lost``: the current zone was just lost."""
         order = self._order(current, lost)
-        while not math.isinf(t_s):
-            ready = [zone for zone in order if self.models[zone].capacity_at(t_s) == t_s]
-            if ready:
-                return t_s, self._pick(ready, t_s)
-            t_s = min(self.models[zone].capacity_at(t_s) for zone in order)
-        return t_s, current
+        moments_s = [self.models[zone].capacity_at(t_s) for zone in order]
+        first_s = min(moments_s)  # a zone has capacity then iff its first moment is then
+        if math.isinf(first_s):
+            return first_s, current
+        ready = [zone for zone, at_s in zip(order, moments_s, strict=True) if at_s == first_s]
+        return first_s, self._pick(ready, first_s)
+
+    def has_capacity(self, t_s: float, current: int) -> bool:
+        """Whether a zone the strategy accepts has capacity at ``t_s`` (no zone just lost)."""
+        order = self._order(current, lost=False)
+        return any(self.models[zone].capacity_at(t_s) == t_s for zone in order)
 
     def _order(self, current: int, lost: bool) -> tuple[int, ...]:
         """The zones in the strategy's order of preference (stay: the current one only)."""
         count = len(self.models)
-        after = tuple((current + k) % count for k in range(1, count))
-        if self.zones.strategy == "stay":
+        if self.zones.strategy == "stay" or count == 1:
             return (current,)
+        after = tuple((current + k) % count for k in range(1, count))
         if self.zones.strategy == "eager_next" and lost:
             return (*after, current)
         return (current, *after)
