@@ -113,6 +113,15 @@ def test_eager_next_moves_to_the_next_zone_with_its_checkpoint(alternating: list
     assert run["wall_h"] == pytest.approx(wall_h + run["lost_work_h"] + run["migration_h"])
 
 
+def test_a_gang_moves_whole_and_copies_its_one_checkpoint_once(alternating: list[str]) -> None:
+    # As eager_next above with two instances: every lease billed twice ($8.20), the one
+    # 36 GB checkpoint copied once ($5.292), the same timeline.
+    run = one_run(zones_scenario(alternating, "eager_next", job={"work": "120min", "instances": 2}))
+    assert run["wall_h"] * 60 == pytest.approx(174)
+    assert run["compute_cost_usd"] == pytest.approx(2 * (3.0 + 1.1))
+    assert run["egress_cost_usd"] == pytest.approx(36 * 0.147)
+
+
 def test_cheapest_moves_without_a_copy_before_the_first_checkpoint(
     alternating: list[str],
 ) -> None:
