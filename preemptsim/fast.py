@@ -48,6 +48,8 @@ _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 def unsupported(scenario: Scenario) -> str | None:
     """Why the fast engine cannot run ``scenario`` (one line naming the key), or None."""
+    if scenario.interruptions.paths is not None:
+        return "interruptions.paths (zones) needs the SimPy engine (placement, migration)"
     if scenario.interruptions.model == "trace":
         return 'interruptions.model = "trace" needs the SimPy engine (trace replay)'
     if scenario.policy.kind not in ("spot", "on_demand"):
@@ -540,4 +542,8 @@ def _table(scenario: Scenario, rep: I, t: Tallies, on_demand: bool) -> dict[str,
         "checkpoints": t["checkpoints"].astype(np.int64),
         "switched_at_h": np.full(n, np.nan),
         "met_deadline": pd.arrays.BooleanArray(met, np.full(n, deadline is None)),
+        "migrations": np.zeros(n, dtype=np.int64),  # one zone: the job never moves
+        "migration_h": np.zeros(n),
+        "egress_cost_usd": np.zeros(n),
+        "zone": pd.array([None] * n, dtype="str"),  # no trace, no zone: NA
     }

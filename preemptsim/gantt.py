@@ -28,6 +28,7 @@ SPAN_STYLE = {  # kind: (legend text, colour); the order of the legend
     "restore": ("restore", "#8e6bbf"),
     "wait": ("waiting for an instance (not billed)", "#c8c8c8"),
     "idle": ("idle after notice (billed)", "#f2c14e"),
+    "migrate": ("copying the checkpoint to another zone (not billed)", "#3bb8c4"),
 }
 ON_DEMAND_HATCH = "///"
 
@@ -63,6 +64,7 @@ def timeline(
         )
     if deadline_h is not None and math.isfinite(deadline_h):
         handles.append(_deadline_line(ax, deadline_h))
+    _zone_changes(ax, spans)
     lost = float((spans["end_h"] - spans["start_h"])[spans["kind"] == "lost"].sum())
     ax.set_xlim(0, max(wall, deadline_h or 0.0) * 1.01)
     ax.set_ylim(0, 1.0)
@@ -74,6 +76,16 @@ def timeline(
     )
     legend_below(ax, [h for h in handles if h is not None], columns=4)
     return ax
+
+
+def _zone_changes(ax: Axes, spans: pd.DataFrame) -> None:
+    """Where the job moves to another zone: "→ zone" above the strip, at the move."""
+    if "zone" not in spans.columns:
+        return
+    zones = spans["zone"].astype(object).fillna("")
+    moved = (zones != zones.shift()) & zones.shift().notna()
+    for start_h, zone in zip(spans["start_h"][moved], zones[moved], strict=True):
+        ax.text(start_h, 0.74, f"→ {zone}", fontsize="x-small", va="bottom")
 
 
 def _deadline_line(ax: Axes, deadline_h: float) -> Any:

@@ -7,10 +7,12 @@ go out as tasks of at most ``chunk_reps`` replications.
 
 from __future__ import annotations
 
+import glob
 import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,7 @@ import numpy as np
 from preemptsim.scenario import Scenario, ScenarioError
 from preemptsim.units import format_duration, parse_duration, parse_size_gb
 
+PATH_KEYS = ("interruptions.path",)  # keys whose values are files: a glob lists them
 _RANGE = re.compile(r"(?P<start>[^:]+):(?P<end>[^:]+):(?P<kind>lin|log)(?P<count>[-+]?\d+)")
 
 
@@ -48,10 +51,13 @@ def parse_values(key: str, text: str) -> list[Any]:
 
     ``5min,10min,1h`` (a list), ``5min:4h:log20`` (20 values evenly spaced in log),
     ``24h:48h:lin13`` (13 evenly spaced), or words (``spot,greedy``).  Range ends are
-    numbers, durations (to seconds) or sizes (to GB).  Values are checked against a
-    scenario by ``grid_points``.
+    numbers, durations (to seconds) or sizes (to GB).  A file key (``interruptions.path``)
+    also takes a glob, ``traces/*.json``: the files it matches, in sorted order.  Values
+    are checked against a scenario by ``grid_points``.
     """
     text = text.strip()
+    if key in PATH_KEYS and any(mark in text for mark in "*?["):
+        return _files(key, text)
     if ":" in text:
         return _range(key, text)
     items = [item.strip() for item in text.split(",")]
@@ -62,6 +68,19 @@ def parse_values(key: str, text: str) -> list[Any]:
     if not all(items):
         raise SweepError(f"{key}: empty value in {text!r}; expected VALUES such as 5min,10min,1h")
     return [_scalar(item) for item in items]
+
+
+def _files(key: str, pattern: str) -> list[Any]:
+    found = sorted(glob.glob(pattern))
+    if not found:
+        raise SweepError(f"{key}: no file matches {pattern!r}")
+    return found
+
+
+def zone_name(path: str) -> str:
+    """The zone a trace file stands for: its name up to the first dot
+    (``traces/us-west1-a.json`` → ``us-west1-a``)."""
+    return PurePath(path).name.split(".", 1)[0]
 
 
 def _range(key: str, text: str) -> list[Any]:
@@ -148,7 +167,10 @@ def describe_point(values: Mapping[str, Any], scenario: Scenario | None = None) 
 
 
 def show_value(value: Any, key: str, scenario: Scenario | None) -> str:
-    """A value of a varied key for a person: durations as "30min", numbers to 4 digits."""
+    """A value of a varied key for a person: durations as "30min", numbers to 4 digits,
+    trace files by zone."""
+    if key in PATH_KEYS:
+        return zone_name(str(value))
     if isinstance(value, float) and scenario is not None and _is_duration(scenario, key):
         return format_duration(value)
     return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -26,6 +27,8 @@ class Model(Protocol):
 
     def usd_per_hour(self, start_s: float, end_s: float) -> float | None: ...
 
+    def price_at(self, t_s: float) -> float | None: ...
+
 
 class _AlwaysThere:
     """Capacity is always there (every model but traces)."""
@@ -35,6 +38,10 @@ class _AlwaysThere:
 
     def usd_per_hour(self, start_s: float, end_s: float) -> float | None:
         """The spot price of a lease, where the model sets it (traces); else None."""
+        return None
+
+    def price_at(self, t_s: float) -> float | None:
+        """The spot price at ``t_s``, where the model sets it (traces); else None."""
         return None
 
 
@@ -116,18 +123,24 @@ class Capped:
     def usd_per_hour(self, start_s: float, end_s: float) -> float | None:
         return self.inner.usd_per_hour(start_s, end_s)
 
+    def price_at(self, t_s: float) -> float | None:
+        return self.inner.price_at(t_s)
+
 
 def build(
-    spec: Interruptions, instances: int, rng: np.random.Generator, trace: Trace | None = None
-) -> Model:
-    """The interruption model of one run for a gang of ``instances`` (a trace, loaded by
-    the caller, takes the whole gang when its capacity goes)."""
-    if trace is not None:
-        offset_s = rng.uniform(0.0, trace.period_s) if spec.start == "random" else spec.start
-        model: Model = Replay(trace, float(offset_s) % trace.period_s)
-    else:
-        model = _base(spec, instances, rng)
-    return model if spec.max_lifetime is None else Capped(model, spec.max_lifetime)
+    spec: Interruptions, instances: int, rng: np.random.Generator, traces: Sequence[Trace] = ()
+) -> tuple[Model, ...]:
+    """The interruption models of one run for a gang of ``instances``, one per zone: the
+    traces of the zones, loaded by the caller, replay from one offset drawn once (over the
+    first zone's period) and take the whole gang when capacity goes; other models are one."""
+    models: list[Model] = [_base(spec, instances, rng)] if not traces else []
+    if traces:
+        period_s = traces[0].period_s
+        offset_s = float(rng.uniform(0.0, period_s) if spec.start == "random" else spec.start)
+        models = [Replay(trace, offset_s % trace.period_s) for trace in traces]
+    if spec.max_lifetime is None:
+        return tuple(models)
+    return tuple(Capped(model, spec.max_lifetime) for model in models)
 
 
 def _base(spec: Interruptions, instances: int, rng: np.random.Generator) -> Model:
@@ -162,6 +175,7 @@ class Trace:
     next_up_s: np.ndarray  # per tick: start of the first available tick at or after it
     prices_usd_per_hour: np.ndarray | None
     usd_s: np.ndarray | None  # cumulative price × seconds at each tick's start
+    zone: str = ""  # the zone replayed (metadata, else the file's stem)
 
     @classmethod
     def of(
@@ -170,6 +184,7 @@ class Trace:
         available: np.ndarray,
         period_s: float,
         prices_usd_per_hour: np.ndarray | None = None,
+        zone: str = "",
     ) -> Trace:
         usd_s = None
         if prices_usd_per_hour is not None:
@@ -183,6 +198,7 @@ class Trace:
             _next_start(starts_s, available, period_s),
             prices_usd_per_hour,
             usd_s,
+            zone,
         )
 
 
@@ -227,6 +243,12 @@ class Replay:
         if self.trace.available[index]:
             return t_s
         return base + float(self.trace.next_up_s[index])
+
+    def price_at(self, t_s: float) -> float | None:
+        """The spot price of the tick holding ``t_s``, where the trace gives prices."""
+        if self.trace.prices_usd_per_hour is None:
+            return None
+        return float(self.trace.prices_usd_per_hour[self._locate(t_s)[1]])
 
     def usd_per_hour(self, start_s: float, end_s: float) -> float | None:
         """The mean spot price over [start_s, end_s], from the trace's per-tick prices."""

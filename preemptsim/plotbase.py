@@ -16,6 +16,7 @@ from matplotlib.backend_bases import RendererBase
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox, IdentityTransform, ScaledTranslation
 
+from preemptsim.grid import PATH_KEYS, zone_name
 from preemptsim.scenario import ScenarioError
 from preemptsim.units import format_duration
 
@@ -46,9 +47,12 @@ class PlotError(ScenarioError):
 
 
 def value_text(key: str, value: Any) -> str:
-    """A varied key's value for a person: durations as "30min", policies by name."""
+    """A varied key's value for a person: durations as "30min", policies by name, trace
+    files by zone."""
     if key == "policy.kind":
         return POLICY_LABELS.get(str(value), str(value))
+    if key in PATH_KEYS:
+        return zone_name(str(value))
     if isinstance(value, int | float) and not isinstance(value, bool):
         if key.rsplit(".", 1)[-1] in _DURATION_KEYS:
             return duration_text(float(value))
@@ -77,6 +81,8 @@ def point_label(values: Mapping[str, Any]) -> str:
             parts.append(f"checkpoint every {text}")
         elif key == "policy.deadline":
             parts.append(f"deadline {text}")
+        elif key in PATH_KEYS:
+            parts.append(f"zone {text}")
         else:
             parts.append(f"{key} = {text}")
     return ", ".join(parts)

@@ -106,26 +106,27 @@ def _count(n: int, noun: str) -> str:
 
 def _grid_lines(result: SweepResult, best: set[int]) -> list[str]:
     keys = list(result.points[0].values)
-    widths = [max(len(key), 9) for key in keys]
+    shown = [[show_value(p.values[k], k, result.scenario) for k in keys] for p in result.points]
+    widths = [max(len(key), 9, *(len(row[i]) for row in shown)) for i, key in enumerate(keys)]
     miss = not result.summary["deadline_miss_prob"].isna().all()
     head = "  " + "  ".join(f"{k:>{w}s}" for k, w in zip(keys, widths, strict=True))
     head += f"{'cost $':>10s}{'±95%':>8s}{'wall h':>9s}{'p95 h':>9s}"
     lines = [head + (f"{'miss':>8s}" if miss else "") + f"{'saves':>8s}"]
     optima = result.optimum if isinstance(result.optimum, list) else [result.optimum]
     max_miss = optima[0]["max_miss"]
-    for point, (_, row) in zip(result.points, result.summary.iterrows(), strict=True):
+    rows = zip(result.points, shown, result.summary.iterrows(), strict=True)
+    for point, values, (_, row) in rows:
         excluded = max_miss is not None and not row["deadline_miss_prob"] <= max_miss
         mark = "*" if point.index in best else "x" if excluded else " "
-        values = (show_value(point.values[k], k, result.scenario) for k in keys)
         line = f"{mark} " + "  ".join(f"{v:>{w}s}" for v, w in zip(values, widths, strict=True))
         half = (row["cost_usd_ci95_high"] - row["cost_usd_ci95_low"]) / 2
         line += f"{row['cost_usd_mean']:>10,.2f}{half:>8.2f}"
         line += f"{row['wall_h_mean']:>9.2f}{row['wall_h_p95']:>9.2f}"
         line += f"{row['deadline_miss_prob']:>8.1%}" if miss else ""
         lines.append(line + f"{row['savings_vs_on_demand']:>8.1%}")
-    rule = f"; x misses the deadline in over {max_miss:.3g} of runs (--max-miss)"
-    note = "* best" + (rule if max_miss is not None else "")
-    return [*lines, note]
+    if max_miss is None:
+        return [*lines, "* best"]
+    return [*lines, f"* best; x misses the deadline in over {max_miss:.3g} of runs (--max-miss)"]
 
 
 def _trio(stats: dict[str, float], fmt: str) -> str:

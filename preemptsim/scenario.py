@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import glob
 import json
 import math
 import re
@@ -203,6 +204,7 @@ class Interruptions(_Table):
     scale: Seconds | None = None
     max_lifetime: Seconds | None = None
     path: str | None = None
+    paths: Annotated[list[str], Field(min_length=1)] | str | None = None
     start: Literal["random"] | NonNegSeconds = "random"
     at: list[NonNegSeconds] | None = None
 
@@ -222,8 +224,12 @@ class Interruptions(_Table):
             isinstance(self.rate_per_hour, list) and len(self.rate_per_hour) == 24
         ):
             raise ValueError("rate_per_hour: hourly needs a list of 24 rates, one per hour")
-        if self.model == "trace" and self.path is None:
+        if self.path is not None and self.paths is not None:
+            raise ValueError("paths: give either path (one zone) or paths (zones), not both")
+        if self.model == "trace" and self.path is None and self.paths is None:
             raise ValueError("path: trace needs the path of a trace file")
+        if self.model != "trace" and self.paths is not None:
+            raise ValueError('paths: zones replay traces: needs model = "trace"')
         if self.model == "scripted" and self.at is None:
             raise ValueError("at: scripted needs a list of interruption times")
         return self
@@ -254,6 +260,25 @@ class Policy(_Table):
     deadline: Seconds | None = None
 
 
+class Placement(_Table):
+    strategy: Literal["stay", "failover", "eager_next", "cheapest"] = "stay"
+    start_zone: str | None = None
+
+
+Gbps = Annotated[float, Field(gt=0)]
+
+
+class Migration(_Table):
+    """Checkpoint copies between zones, by route (REFERENCES.md §8, SkyNomad's figures)."""
+
+    same_region_gbps: Gbps = 9.72
+    other_region_gbps: Gbps = 8.20
+    other_continent_gbps: Gbps = 3.59
+    same_region_usd_per_gb: Usd = 0.01
+    other_region_usd_per_gb: Usd = 0.02
+    other_continent_usd_per_gb: Usd = 0.147
+
+
 class OnDemand(_Table):
     provision: NonNegSeconds | None = None
     checkpoint_interval: IntervalSeconds | None = None
@@ -277,6 +302,8 @@ class Scenario(_Table):
     interruptions: Interruptions = Interruptions()
     pricing: Pricing
     policy: Policy = Policy()
+    placement: Placement = Placement()
+    migration: Migration = Migration()
     on_demand: OnDemand = OnDemand()
     calibration: Calibration | None = None
 
@@ -286,6 +313,8 @@ class Scenario(_Table):
             raise ValueError(
                 f"policy.deadline: policy.kind = {self.policy.kind!r} needs a deadline"
             )
+        if self.placement.start_zone is not None and self.interruptions.model != "trace":
+            raise ValueError('placement.start_zone: names a trace\'s zone: needs model = "trace"')
         return self
 
     @property
@@ -399,11 +428,38 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
         section = data.get(table)
         if isinstance(section, dict) and isinstance(section.get(key), str):
             section[key] = str(path.parent / section[key])
+    section = data.get("interruptions")
+    zones = section.get("paths") if isinstance(section, dict) else None
+    if isinstance(zones, (list, str)):
+        relative = [zones] if isinstance(zones, str) else zones
+        resolved = [str(path.parent / p) if isinstance(p, str) else p for p in relative]
+        section["paths"] = resolved[0] if isinstance(zones, str) else resolved  # type: ignore[index]
     return _validate(_calibrated(data))
 
 
-@functools.lru_cache(maxsize=16)
-def load_trace(path: str) -> Trace:
+def trace_paths(spec: Interruptions) -> list[str]:
+    """The trace files a trace scenario replays, one a zone: ``path``, the ``paths`` list,
+    or the files matching the ``paths`` glob, sorted by name; [] for other models."""
+    if spec.model != "trace":
+        return []
+    if spec.path is not None:
+        return [spec.path]
+    if isinstance(spec.paths, list):
+        return spec.paths
+    matches = sorted(glob.glob(spec.paths or ""))
+    if not matches:
+        raise ScenarioError(f"interruptions.paths: no trace file matches {spec.paths!r}")
+    return matches
+
+
+def load_traces(spec: Interruptions) -> tuple[Trace, ...]:
+    """The traces of a trace scenario's zones, in order (DESIGN.md §1, Many zones)."""
+    key = "interruptions.path" if spec.path is not None else "interruptions.paths"
+    return tuple(load_trace(path, key) for path in trace_paths(spec))
+
+
+@functools.lru_cache(maxsize=64)
+def load_trace(path: str, key: str = "interruptions.path") -> Trace:
     """Read an availability trace in either format of shared/data/traces (its README).
 
     JSON: ``metadata.gap_seconds`` and ``data`` with 1 = preempted (optional ``prices``,
@@ -413,20 +469,20 @@ def load_trace(path: str) -> Trace:
     file = Path(path)
     if not file.is_file():
         raise ScenarioError(
-            f"interruptions.path: trace file not found: {file} (set it with --set "
-            "interruptions.path=FILE; shipped trace presets read ../shared/data/traces "
+            f"{key}: trace file not found: {file} (set it with --set "
+            f"{key}=FILE; shipped trace presets read ../shared/data/traces "
             "beside a checkout of the repository)"
         )
     try:
         text = file.read_text(encoding="utf-8")
         if not text.strip():
             raise ValueError("the trace is empty")
-        starts_s, available, period_s, prices = (
+        starts_s, available, period_s, prices, zone = (
             _json_trace(text) if file.suffix == ".json" else _csv_trace(text, file)
         )
     except (ValueError, KeyError, TypeError) as exc:
-        raise ScenarioError(f"interruptions.path: {file}: {exc}") from None
-    return Trace.of(starts_s, available, period_s, prices)
+        raise ScenarioError(f"{key}: {file}: {exc}") from None
+    return Trace.of(starts_s, available, period_s, prices, zone or file.stem)
 
 
 def _ticks(values: list[Any], file_kind: str) -> np.ndarray:
@@ -437,7 +493,7 @@ def _ticks(values: list[Any], file_kind: str) -> np.ndarray:
     return np.asarray(values, dtype=int)
 
 
-def _json_trace(text: str) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+def _json_trace(text: str) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None, str]:
     doc = json.loads(text)
     if not isinstance(doc, dict) or "data" not in doc or "metadata" not in doc:
         raise ValueError("not a trace: expected JSON with 'metadata' and 'data'")
@@ -447,7 +503,9 @@ def _json_trace(text: str) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | 
     price_array = np.asarray(prices, dtype=float) if prices else None
     if price_array is not None and len(price_array) != len(preempted):
         raise ValueError("'prices' must have one value per tick")
-    return np.arange(len(preempted)) * gap_s, preempted == 0, len(preempted) * gap_s, price_array
+    zone = str(doc["metadata"].get("zone") or "")
+    starts_s = np.arange(len(preempted)) * gap_s
+    return starts_s, preempted == 0, len(preempted) * gap_s, price_array, zone
 
 
 def _utc_timestamp(text: str) -> float:
@@ -457,7 +515,7 @@ def _utc_timestamp(text: str) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-def _csv_trace(text: str, file: Path) -> tuple[np.ndarray, np.ndarray, float, None]:
+def _csv_trace(text: str, file: Path) -> tuple[np.ndarray, np.ndarray, float, None, str]:
     rows = list(csv.reader(text.splitlines()))
     if not rows or [c.strip() for c in rows[0]] != ["date", "availability"]:
         raise ValueError("not a trace: expected JSON, or CSV with header 'date,availability'")
@@ -468,7 +526,7 @@ def _csv_trace(text: str, file: Path) -> tuple[np.ndarray, np.ndarray, float, No
     if len(starts_s) > 1 and np.any(np.diff(starts_s) <= 0):
         raise ValueError("timestamps must increase")
     last_s = float(np.median(np.diff(starts_s))) if len(starts_s) > 1 else 1.0
-    return starts_s, available == 1, float(starts_s[-1] + last_s), None
+    return starts_s, available == 1, float(starts_s[-1] + last_s), None, ""
 
 
 def trace_origin(path: str) -> datetime | None:

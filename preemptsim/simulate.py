@@ -12,7 +12,7 @@ from preemptsim import billing, fast
 from preemptsim.analytic import segments
 from preemptsim.engine import Plan, RunRecord, run_once
 from preemptsim.interruptions import Trace
-from preemptsim.scenario import Scenario, ScenarioError, load_trace
+from preemptsim.scenario import Scenario, ScenarioError, load_traces
 from preemptsim.units import format_duration
 
 COLUMNS = (
@@ -33,6 +33,10 @@ COLUMNS = (
     "checkpoints",
     "switched_at_h",
     "met_deadline",
+    "migrations",
+    "migration_h",
+    "egress_cost_usd",
+    "zone",
 )
 PERCENTILES = (50, 90, 95, 99)
 Z95 = 1.959963984540054
@@ -52,7 +56,7 @@ def row(rep: int, record: RunRecord, scenario: Scenario) -> tuple[Any, ...]:
     return (
         rep,
         record.wall_s / 3600.0,
-        compute_usd + storage_usd + human_usd,
+        compute_usd + storage_usd + human_usd + record.egress_usd,
         compute_usd,
         storage_usd,
         human_usd,
@@ -67,6 +71,10 @@ def row(rep: int, record: RunRecord, scenario: Scenario) -> tuple[Any, ...]:
         record.checkpoints,
         record.switched_at_s / 3600.0,
         None if deadline_s is None else record.wall_s <= deadline_s,
+        record.migrations,
+        record.migration_s / 3600.0,
+        record.egress_usd,
+        record.zone or None,  # NA where the job runs on no trace
     )
 
 
@@ -74,7 +82,8 @@ def table(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     """The per-replication DataFrame of DESIGN.md §3."""
     runs = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
     runs["met_deadline"] = runs["met_deadline"].astype("boolean")
-    return runs.astype({"rep": "int64", "interruptions": "int64", "checkpoints": "int64"})
+    counts = ("rep", "interruptions", "checkpoints", "migrations")
+    return runs.astype({name: "int64" for name in counts} | {"zone": "str"})
 
 
 def simulate(
@@ -97,7 +106,7 @@ def simulate(
     if fast.applies(scenario, engine):
         columns = fast.columns(scenario, reps, seed, first_rep=first_rep)
         return pd.DataFrame({name: columns[name] for name in COLUMNS})
-    plan = Plan.of(scenario, trace=trace_of(scenario))
+    plan = Plan.of(scenario, traces=load_traces(scenario.interruptions))
     reps_range = range(first_rep, first_rep + reps)
     return table([row(i, run_once(plan, seed, i), scenario) for i in reps_range])
 
@@ -176,9 +185,10 @@ def _lease_work_s(scenario: Scenario) -> tuple[float, bool]:
 
 def timeline(scenario: Scenario, rep: int = 0, seed: int = 1) -> pd.DataFrame:
     """What replication ``rep`` did, span by span (SimPy engine): ``start_h, end_h, kind,
-    market``, kind one of work, checkpoint, lost, wait, restore, idle, interruption (a
-    zero-length mark).  The same as row ``rep`` of ``simulate(..., engine="simpy")``."""
-    plan = Plan.of(scenario, trace=trace_of(scenario))
+    market, zone``, kind one of work, checkpoint, lost, wait, restore, idle, interruption (a
+    zero-length mark), migrate (a checkpoint's copy to ``zone``).  The same as row ``rep``
+    of ``simulate(..., engine="simpy")``."""
+    plan = Plan.of(scenario, traces=load_traces(scenario.interruptions))
     spans = run_once(plan, seed, rep, trace_events=True).spans or ()
     return pd.DataFrame(
         {
@@ -186,14 +196,15 @@ def timeline(scenario: Scenario, rep: int = 0, seed: int = 1) -> pd.DataFrame:
             "end_h": [span.end_s / 3600.0 for span in spans],
             "kind": [span.kind for span in spans],
             "market": [span.market for span in spans],
+            "zone": pd.array([span.zone or None for span in spans], dtype="str"),
         }
     )
 
 
 def trace_of(scenario: Scenario) -> Trace | None:
-    """The availability trace a scenario replays, if any."""
-    spec = scenario.interruptions
-    return load_trace(spec.path) if spec.model == "trace" and spec.path else None
+    """The availability trace a scenario replays (its first zone's), if any."""
+    traces = load_traces(scenario.interruptions)
+    return traces[0] if traces else None
 
 
 def on_demand_baseline(scenario: Scenario) -> dict[str, float]:

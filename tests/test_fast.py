@@ -112,7 +112,8 @@ def assert_same_rows(simpy: pd.DataFrame, vectorised: pd.DataFrame) -> None:
     assert list(vectorised.columns) == list(COLUMNS)
     assert (vectorised.dtypes == simpy.dtypes).all()
     pd.testing.assert_series_equal(simpy["met_deadline"], vectorised["met_deadline"])
-    numbers = [c for c in COLUMNS if c != "met_deadline"]
+    pd.testing.assert_series_equal(simpy["zone"], vectorised["zone"])
+    numbers = [c for c in COLUMNS if c not in ("met_deadline", "zone")]
     np.testing.assert_allclose(
         vectorised[numbers].to_numpy(float), simpy[numbers].to_numpy(float), rtol=0, atol=1e-9
     )

@@ -61,7 +61,7 @@ def test_run_timeline_and_run_folder(
     )
     assert code == 0
     spans = pd.read_csv(csv)
-    assert list(spans.columns) == ["start_h", "end_h", "kind", "market"]
+    assert list(spans.columns) == ["start_h", "end_h", "kind", "market", "zone"]
     pd.testing.assert_frame_equal(
         spans, timeline(load_scenario(scenario_file), 0, 1), check_dtype=False
     )

@@ -1,4 +1,4 @@
-"""The job process of one SimPy run (DESIGN.md §1), and ``run_once``.
+"""The job process of one SimPy run (DESIGN.md §1); run.py starts it.
 
 One job process holds the state.  It works in segments of useful work, each followed by a
 blocking checkpoint, as one timeout per segment; an interruption is one timeout armed
@@ -16,16 +16,17 @@ from typing import Literal
 
 import simpy
 
-from preemptsim import interruptions
 from preemptsim.engine.plan import Plan, Streams, draw
 from preemptsim.engine.record import Lease, Market, RunRecord, Span, mark_lost
+from preemptsim.engine.zones import Placement, Start
+from preemptsim.interruptions import Model
 
 Phase = Literal["restore", "segment", "checkpoint", "idle"]
 MAX_LEASES = 100_000  # a run that needs more has segments that (almost) never fit
 
 
 @dataclass
-class _Job:
+class Job:
     """The state of one run, and the process that advances it.
 
     Progress is useful work done; ``durable`` is the progress a restart resumes from, with
@@ -34,7 +35,7 @@ class _Job:
 
     env: simpy.Environment
     plan: Plan
-    model: interruptions.Model
+    placement: Placement
     rngs: Streams
     spans: list[Span] | None
     progress_s: float = 0.0
@@ -61,7 +62,16 @@ class _Job:
     saved_at_s: float = math.inf  # when the segment under way is saved, if not interrupted
     taken: bool = False  # whether the last lease was taken (else released or first)
     taken_at_s: float = -math.inf  # the moment the last take was meant for
+    zone: int = 0  # the zone of the job's instance, or of its checkpoint between instances
+    migrations: int = 0
+    migration_s: float = 0.0
+    egress_usd: float = 0.0
     process: simpy.Process | None = None
+
+    @property
+    def model(self) -> Model:
+        """The interruption model of the zone the job is in."""
+        return self.placement.models[self.zone]
 
     def run(self) -> Generator[simpy.Event, object, None]:
         """Lease after lease until the work is done."""
@@ -85,7 +95,8 @@ class _Job:
             market, first = following, False
 
     def _wait_for_spot(self, first: bool) -> Generator[simpy.Event, object, Market]:
-        """Downtime and any wait for capacity, unless the policy moves to on-demand first.
+        """Downtime, any wait for capacity and any move to another zone, unless the policy
+        moves to on-demand first (in the zone the job is in).
 
         A manual restart's response follows an interruption (the last lease taken) only: a voluntary
         move to spot is the policy's, with no human to wait for.  Once capacity is there,
@@ -94,17 +105,35 @@ class _Job:
         begin_s, scenario = self.env.now, self.plan.scenario
         provision_s = 0.0 if first else draw(scenario.restart.provision, self.rngs, 1)
         response_s = self.plan.response_s if self.taken else 0.0
-        ready_s = self.model.capacity_at(begin_s + provision_s + response_s)
-        policy, remaining_s = self.plan.policy, self._remaining_s()
+        from_s, carries = begin_s + provision_s + response_s, self.durable[0] > 0
+        start = self.placement.start(from_s, self.zone, self.taken, carries)
+        ready_s = start.ready_s  # after any copy of the checkpoint to another zone
+        policy, remaining_s = self.plan.policy, self.plan.remaining_s(self.durable)
         restore_s = scenario.job.setup if first else scenario.restart.restore.mean_s
-        unaffordable = policy.leave_spot(ready_s + restore_s, remaining_s, self._next_segment_s())
+        unaffordable = policy.leave_spot(
+            ready_s + restore_s, remaining_s, self.plan.next_segment_s(self.durable)
+        )
         switch_s = min(policy.switch_at(remaining_s), ready_s if unaffordable else math.inf)
         switch_s = max(begin_s, switch_s)
         if switch_s < ready_s or unaffordable:
             yield from self._wait(switch_s)
             return "on_demand"
+        yield from self._wait(start.chosen_s)
+        yield from self._migrate(start, first)
         yield from self._wait(ready_s)
         return "spot"
+
+    def _migrate(self, start: Start, first: bool) -> Generator[simpy.Event, object, None]:
+        """Move to the start's zone (a migration, but at the first start) with its copy
+        of the checkpoint: no instance held, counted in migration_s."""
+        if start.zone == self.zone:
+            return
+        self.zone, self.migrations = start.zone, self.migrations + (not first)
+        self.egress_usd += start.move.egress_usd
+        if start.move.copy_s > 0:
+            yield self.env.timeout(start.move.copy_s)
+            self.migration_s += start.move.copy_s
+            self._log(start.chosen_s, self.env.now, "migrate", None)
 
     def _wait(self, until_s: float) -> Generator[simpy.Event, object, None]:
         """Hold no instance until ``until_s``: not billed, not interruptible."""
@@ -213,7 +242,9 @@ class _Job:
     def _leave(self, segment_s: float) -> bool:
         """Whether the policy leaves this market at this segment start."""
         if self.market == "spot":
-            return self.plan.policy.leave_spot(self.env.now, self._remaining_s(), segment_s)
+            return self.plan.policy.leave_spot(
+                self.env.now, self.plan.remaining_s(self.durable), segment_s
+            )
         return self._leave_on_demand(segment_s)
 
     def _await_durable(self) -> Generator[simpy.Event, object, None]:
@@ -254,24 +285,8 @@ class _Job:
 
     def _leave_on_demand(self, segment_s: float) -> bool:
         now_s = self.env.now
-        return self.model.capacity_at(now_s) == now_s and self.plan.policy.leave_on_demand(
-            now_s, self._remaining_s(), segment_s
-        )
-
-    def _next_segment_s(self) -> float:
-        """Work and blocking write from the durable point to the next checkpoint."""
-        progress_s, segment = self.durable
-        if segment == self.plan.segments - 1:
-            return self.plan.work_s - progress_s
-        return (segment + 1) * self.plan.interval_s - progress_s + self.plan.snapshot_s
-
-    def _remaining_s(self) -> float:
-        """C(t): work and blocking checkpoint writes left from the durable point."""
-        progress_s, segment = self.durable
-        return (
-            self.plan.work_s
-            - progress_s
-            + (self.plan.segments - 1 - segment) * self.plan.snapshot_s
+        return self.placement.has_capacity(now_s, self.zone) and self.plan.policy.leave_on_demand(
+            now_s, self.plan.remaining_s(self.durable), segment_s
         )
 
     def _notice_helps(self) -> bool:
@@ -302,15 +317,10 @@ class _Job:
         yield self.env.timeout(self.plan.emergency_write_s)
         self.checkpoint_s += self.plan.emergency_write_s
         self._log(self.phase_start_s, self.env.now, "checkpoint")
-        self.persist, self.durable = None, self._position()
+        self.persist, self.durable = None, self.plan.position(self.progress_s, self.segment)
         self.checkpoints += 1
         self._enter("idle")
         yield self.env.event()  # never triggered: the instance is taken
-
-    def _position(self) -> tuple[float, int]:
-        """Progress and its segment; a completed segment's end is the next one's start."""
-        boundary_s = (self.segment + 1) * self.plan.interval_s
-        return self.progress_s, self.segment + (self.progress_s >= boundary_s)
 
     def _enter(self, phase: Phase, work_s: float = 0.0) -> None:
         self.phase, self.phase_start_s, self.phase_work_s = phase, self.env.now, work_s
@@ -369,18 +379,16 @@ class _Job:
             self.durable = (0.0, 0)
         self.persist = None
         self.lost_work_s += self.progress_s - self.durable[0]
-        self._mark_lost(self.progress_s - self.durable[0])
+        if self.spans is not None:
+            mark_lost(self.spans, self.progress_s - self.durable[0])
         self.progress_s, self.segment = self.durable
         self._log(now_s, now_s, "interruption")
 
     def _log(self, start_s: float, end_s: float, kind: str, market: object = "held") -> None:
         if self.spans is not None and (end_s > start_s or kind == "interruption"):
             held = self.market if market == "held" else None
-            self.spans.append(Span(start_s, end_s, kind, held))  # type: ignore[arg-type]
-
-    def _mark_lost(self, lost_s: float) -> None:
-        if self.spans is not None:
-            mark_lost(self.spans, lost_s)
+            zone = self.plan.zones.names[self.zone]
+            self.spans.append(Span(start_s, end_s, kind, held, zone))  # type: ignore[arg-type]
 
     def record(self) -> RunRecord:
         return RunRecord(
@@ -395,16 +403,8 @@ class _Job:
             checkpoints=self.checkpoints,
             switched_at_s=self.switched_at_s,
             spans=None if self.spans is None else tuple(self.spans),
+            migrations=self.migrations,
+            migration_s=self.migration_s,
+            egress_usd=self.egress_usd,
+            zone=self.plan.zones.names[self.zone],
         )
-
-
-def run_once(plan: Plan, seed: int, rep: int, *, trace_events: bool = False) -> RunRecord:
-    """Simulate replication ``rep`` of ``plan`` with its own random streams."""
-    rngs = Streams(seed, rep)
-    scenario = plan.scenario
-    model = interruptions.build(scenario.interruptions, scenario.job.instances, rngs[0], plan.trace)
-    env = simpy.Environment()
-    job = _Job(env, plan, model, rngs, [] if trace_events else None)
-    job.process = env.process(job.run())
-    env.run(until=job.process)
-    return job.record()

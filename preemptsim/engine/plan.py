@@ -10,6 +10,7 @@ import numpy as np
 from preemptsim import interruptions
 from preemptsim.analytic import segments
 from preemptsim.engine.record import Market
+from preemptsim.engine.zones import Zones
 from preemptsim.policies import Policy
 from preemptsim.scenario import Delay, Scenario
 
@@ -33,14 +34,19 @@ class Plan:
     notice_s: float
     response_s: float
     od_provision_s: float
-    trace: interruptions.Trace | None = None
+    zones: Zones
+    traces: tuple[interruptions.Trace, ...] = ()
 
     @classmethod
     def of(
-        cls, scenario: Scenario, baseline: bool = False, trace: interruptions.Trace | None = None
+        cls,
+        scenario: Scenario,
+        baseline: bool = False,
+        traces: tuple[interruptions.Trace, ...] = (),
     ) -> Plan:
         """The plan of ``scenario``; ``baseline=True`` gives its on-demand baseline.  A trace
-        scenario needs its ``trace``, loaded by the caller (the engine reads no files)."""
+        scenario needs its ``traces``, one a zone, loaded by the caller (the engine reads no
+        files)."""
         checkpoint, restart = scenario.checkpoint, scenario.restart
         interval_s = checkpoint.interval
         if baseline and scenario.on_demand.checkpoint_interval is not None:
@@ -72,8 +78,26 @@ class Plan:
             od_provision_s=(
                 od_provision_s if od_provision_s is not None else restart.provision.mean_s
             ),
-            trace=trace,
+            zones=Zones.of(scenario, traces),
+            traces=traces,
         )
+
+    def next_segment_s(self, durable: tuple[float, int]) -> float:
+        """Work and blocking write from the ``durable`` point (progress, its segment) to
+        the next checkpoint."""
+        progress_s, segment = durable
+        if segment == self.segments - 1:
+            return self.work_s - progress_s
+        return (segment + 1) * self.interval_s - progress_s + self.snapshot_s
+
+    def remaining_s(self, durable: tuple[float, int]) -> float:
+        """C(t): work and blocking checkpoint writes left from the ``durable`` point."""
+        progress_s, segment = durable
+        return self.work_s - progress_s + (self.segments - 1 - segment) * self.snapshot_s
+
+    def position(self, progress_s: float, segment: int) -> tuple[float, int]:
+        """Progress and its segment; a completed segment's end is the next one's start."""
+        return progress_s, segment + (progress_s >= (segment + 1) * self.interval_s)
 
 
 class Streams:

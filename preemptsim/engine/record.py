@@ -25,8 +25,11 @@ class Span:
 
     start_s: float
     end_s: float
-    kind: Literal["work", "checkpoint", "lost", "wait", "restore", "idle", "interruption"]
+    kind: Literal[
+        "work", "checkpoint", "lost", "wait", "restore", "idle", "interruption", "migrate"
+    ]
     market: Market | None
+    zone: str = ""  # where the job is (a migrate span: the zone it moves to)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,10 @@ class RunRecord:
     checkpoints: int
     switched_at_s: float = math.nan
     spans: tuple[Span, ...] | None = None
+    migrations: int = 0
+    migration_s: float = 0.0
+    egress_usd: float = 0.0
+    zone: str = ""  # the zone of the last instance
 
 
 def mark_lost(spans: list[Span], lost_s: float) -> None:
@@ -55,7 +62,8 @@ def mark_lost(spans: list[Span], lost_s: float) -> None:
         if span.kind != "work":
             continue
         cut_s = max(span.start_s, span.end_s - lost_s)
-        lost = Span(cut_s, span.end_s, "lost", span.market)
-        kept = [Span(span.start_s, cut_s, "work", span.market)] if cut_s > span.start_s else []
+        lost = Span(cut_s, span.end_s, "lost", span.market, span.zone)
+        kept = [Span(span.start_s, cut_s, "work", span.market, span.zone)]
+        kept = kept if cut_s > span.start_s else []
         spans[index : index + 1] = [*kept, lost]
         lost_s -= span.end_s - cut_s
