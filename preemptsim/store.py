@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -20,11 +21,12 @@ import pandas as pd
 
 from preemptsim import chunks, outputs
 from preemptsim.grid import Point, SweepError, Task
-from preemptsim.scenario import Scenario
+from preemptsim.scenario import Scenario, trace_paths
 
 FORMAT = "preemptsim-sweep/2"
 FINAL_FILES = ("summary.csv", "runs.parquet", "optimum.json", "manifest.json")
-PATH_KEYS = ("interruptions.path", "calibration.probe")  # scenario keys naming input files
+_GLOB = set("*?[")
+PATH_KEYS = ("interruptions.path", "interruptions.paths", "calibration.probe")  # input files
 
 
 def manifest_for(
@@ -40,7 +42,7 @@ def manifest_for(
     for key in PATH_KEYS:
         table, name = key.split(".")
         if isinstance(resolved.get(table), dict):
-            resolved[table][name] = _absolute(key, resolved[table][name])
+            resolved[table][name] = _absolute(key, resolved[table].get(name))
     data = {
         "format": FORMAT,
         "scenario": resolved,
@@ -58,23 +60,24 @@ def manifest_for(
 
 
 def _absolute(key: str, value: object) -> object:
-    """A path key's file as an absolute path, so that resuming from elsewhere matches; a name
-    that is no file here (a trace shipped with the package) as written."""
-    is_file = key in PATH_KEYS and isinstance(value, str) and Path(value).is_file()
-    return str(Path(str(value)).resolve()) if is_file else value
+    """A path key's files (or glob) as absolute paths, so that resuming from elsewhere
+    matches; a name that is neither (a trace shipped with the package) as written."""
+    if isinstance(value, list):
+        return [_absolute(key, item) for item in value]
+    if key not in PATH_KEYS or not isinstance(value, str):
+        return value
+    return os.path.abspath(value) if Path(value).is_file() or _GLOB & set(value) else value
 
 
 def _input_hashes(points: Sequence[Point]) -> dict[str, str]:
     """SHA-256 of every file the points read (traces, probes), by absolute path."""
-    named = {_path_of(p.scenario, key) for p in points for key in PATH_KEYS}
-    files = sorted({Path(path).resolve() for path in named if path and Path(path).is_file()})
-    return {str(file): hashlib.sha256(file.read_bytes()).hexdigest() for file in files}
-
-
-def _path_of(scenario: Scenario, key: str) -> str | None:
-    table, name = key.split(".")
-    value = getattr(getattr(scenario, table), name, None) if getattr(scenario, table) else None
-    return value if isinstance(value, str) else None
+    named = set()
+    for point in points:
+        named.update(trace_paths(point.scenario.interruptions))
+        if point.scenario.calibration is not None:
+            named.add(point.scenario.calibration.probe)
+    files = sorted({os.path.abspath(path) for path in named if Path(path).is_file()})
+    return {file: hashlib.sha256(Path(file).read_bytes()).hexdigest() for file in files}
 
 
 def sweep_id(manifest: dict[str, Any]) -> str:

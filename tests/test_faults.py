@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from preemptsim import chunks, load_scenario, outputs, simulate, store, summarize
 from preemptsim.cli import main
 from preemptsim.grid import plan
-from preemptsim.simulate import Tally
+from preemptsim.simulate import COLUMNS, Tally
 from tests.conftest import small_job_toml, write_small_job
 
 FINAL = ("summary.csv", "runs.parquet", "optimum.json", "manifest.json")
@@ -335,4 +335,4 @@ def test_run_out_rows_written_as_they_come_equal_the_table(tmp_path: Path) -> No
     csv = pd.read_csv(out / "runs.csv")
     assert list(csv.columns) == list(expected.columns) and len(csv) == 600
     assert sorted(os.listdir(out)) == ["runs.csv", "runs.parquet", "scenario.json", "summary.json"]
-    assert outputs.read_results(out)["runs"].shape == (600, 17)
+    assert outputs.read_results(out)["runs"].shape == (600, len(COLUMNS))
