@@ -34,7 +34,7 @@ import pandas as pd
 
 import preemptsim as ps
 from preemptsim.fitting import models
-from preemptsim.scenario import load_trace
+from preemptsim.tracefile import load_trace
 
 REPS = int(os.environ.get("PREEMPTSIM_NOTEBOOK_REPS", "2000"))
 TRACES = Path("../../shared/data/traces/gcp-h100")

@@ -6,23 +6,17 @@ rejects unknown keys, and every error is one line that names the full dotted key
 
 from __future__ import annotations
 
-import csv
-import functools
-import json
 import math
 import re
-import tomllib
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from preemptsim import inputs, shipped
 from preemptsim.calibrate import CalibrationError, apply_calibration
 from preemptsim.errors import InputError
-from preemptsim.interruptions import Trace
 from preemptsim.units import parse_duration, parse_size_gb
 
 HOURS_PER_MONTH = 730.0  # REFERENCES.md §3: λ = −ln(1−p) / 730 h
@@ -379,108 +373,24 @@ def _calibrated(data: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
-    """Load and validate a scenario from a TOML file or a dict.
+    """Load and validate a scenario from a TOML file, a preset name or a dict.
 
-    A relative ``interruptions.path`` or ``calibration.probe`` is taken relative to the file.
+    A relative ``interruptions.path`` or ``calibration.probe`` is taken relative to the file
+    (a shipped trace's name, ``gcp-h100/us-west1-a``, unless such a file is there).
     A [calibration] table's timings replace the file's (``with_values`` does not re-apply).
     """
     if isinstance(source, Mapping):
         return _validate(_calibrated(source))
-    path = Path(source)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read scenario file ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: invalid TOML: {exc}") from None
+        path = shipped.scenario_path(source)
+    except InputError as exc:
+        raise ScenarioError(str(exc)) from None
+    text = inputs.read_text(path, "scenario file", ScenarioError)
+    data = inputs.parse(text, path, "scenario file", ScenarioError, toml=True)
     for table, key in (("interruptions", "path"), ("calibration", "probe")):
         section = data.get(table)
         if isinstance(section, dict) and isinstance(section.get(key), str):
-            section[key] = str(path.parent / section[key])
+            beside = path.parent / section[key]
+            if inputs.exists(beside) or shipped.trace_file(section[key]) is None:
+                section[key] = str(beside)
     return _validate(_calibrated(data))
-
-
-@functools.lru_cache(maxsize=16)
-def load_trace(path: str) -> Trace:
-    """Read an availability trace in either format of shared/data/traces (its README).
-
-    JSON: ``metadata.gap_seconds`` and ``data`` with 1 = preempted (optional ``prices``,
-    spot USD/h per tick).  CSV: ``date,availability`` rows with 1 = available, irregular
-    ticks honoured; the last tick lasts the median gap.  The format decides the convention.
-    """
-    file = Path(path)
-    if not file.is_file():
-        raise ScenarioError(
-            f"interruptions.path: trace file not found: {file} (set it with --set "
-            "interruptions.path=FILE; shipped trace presets read ../shared/data/traces "
-            "beside a checkout of the repository)"
-        )
-    try:
-        text = file.read_text(encoding="utf-8")
-        if not text.strip():
-            raise ValueError("the trace is empty")
-        starts_s, available, period_s, prices = (
-            _json_trace(text) if file.suffix == ".json" else _csv_trace(text, file)
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ScenarioError(f"interruptions.path: {file}: {exc}") from None
-    return Trace.of(starts_s, available, period_s, prices)
-
-
-def _ticks(values: list[Any], file_kind: str) -> np.ndarray:
-    if not values:
-        raise ValueError("the trace is empty")
-    if any(v not in (0, 1) or (isinstance(v, float) and v not in (0.0, 1.0)) for v in values):
-        raise ValueError(f"{file_kind} values must be 0 or 1")
-    return np.asarray(values, dtype=int)
-
-
-def _json_trace(text: str) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
-    doc = json.loads(text)
-    if not isinstance(doc, dict) or "data" not in doc or "metadata" not in doc:
-        raise ValueError("not a trace: expected JSON with 'metadata' and 'data'")
-    preempted = _ticks(doc["data"], "data")
-    gap_s = float(doc["metadata"]["gap_seconds"])
-    prices = doc.get("prices")
-    price_array = np.asarray(prices, dtype=float) if prices else None
-    if price_array is not None and len(price_array) != len(preempted):
-        raise ValueError("'prices' must have one value per tick")
-    return np.arange(len(preempted)) * gap_s, preempted == 0, len(preempted) * gap_s, price_array
-
-
-def _utc_timestamp(text: str) -> float:
-    """Seconds since the epoch of an ISO time; one without a zone is UTC, never the
-    machine's local time (whose daylight-saving jumps would reorder the ticks)."""
-    moment = datetime.fromisoformat(text)
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-
-
-def _csv_trace(text: str, file: Path) -> tuple[np.ndarray, np.ndarray, float, None]:
-    rows = list(csv.reader(text.splitlines()))
-    if not rows or [c.strip() for c in rows[0]] != ["date", "availability"]:
-        raise ValueError("not a trace: expected JSON, or CSV with header 'date,availability'")
-    body = [row for row in rows[1:] if row]
-    available = _ticks([int(row[1]) for row in body], "availability")
-    times = np.array([_utc_timestamp(row[0]) for row in body])
-    starts_s = times - times[0]
-    if len(starts_s) > 1 and np.any(np.diff(starts_s) <= 0):
-        raise ValueError("timestamps must increase")
-    last_s = float(np.median(np.diff(starts_s))) if len(starts_s) > 1 else 1.0
-    return starts_s, available == 1, float(starts_s[-1] + last_s), None
-
-
-def trace_origin(path: str) -> datetime | None:
-    """When a trace's first tick starts, in UTC (JSON ``metadata.start_time``; a CSV's first
-    date), for what needs the clock (hour-of-day fits).  A date without a zone is UTC."""
-    text = Path(path).read_text(encoding="utf-8")
-    try:
-        if Path(path).suffix == ".json":
-            stamp = json.loads(text)["metadata"].get("start_time")
-        else:
-            stamp = next(row[0] for row in list(csv.reader(text.splitlines()))[1:] if row)
-        moment = datetime.fromisoformat(stamp)
-    except (ValueError, KeyError, TypeError, StopIteration):
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

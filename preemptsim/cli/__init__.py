@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from preemptsim.cli.advise import add_advise
-from preemptsim.cli.common import presets
 from preemptsim.cli.measure import add_calibrate, add_fit, add_probe
 from preemptsim.cli.plot import add_plot
 from preemptsim.cli.run import add_presets, add_run
 from preemptsim.cli.sweep import add_sweep
 from preemptsim.errors import InputError, UsageError
+from preemptsim.shipped import presets
 
 __all__ = ["build_parser", "main", "presets"]
 

@@ -12,32 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from preemptsim.errors import UsageError
+from preemptsim.shipped import DEFAULT_PRESET, scenario_path
 
 if TYPE_CHECKING:
     from preemptsim.scenario import Scenario
 
-DEFAULT_PRESET = "runpod-a6000-lora-7b"
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
-
-
-def presets() -> dict[str, Path]:
-    """The shipped scenarios by name: scenarios/ of a source tree, or the installed copy."""
-    package = Path(__file__).resolve().parents[1]
-    folders = [package.parent / "scenarios", package / "presets"]
-    folder = next((f for f in folders if f.is_dir()), folders[-1])
-    return {path.stem: path for path in sorted(folder.glob("*.toml"))}
-
-
-def resolve_scenario(name: str | None) -> Path:
-    """A scenario path from a path or a preset name (the RunPod preset when None)."""
-    name = name or DEFAULT_PRESET
-    path = Path(name)
-    if path.exists() or path.suffix == ".toml":
-        return path
-    known = presets()
-    if name not in known:
-        raise UsageError(f"{name}: no such scenario file or preset ({', '.join(known)})")
-    return known[name]
 
 
 def parse_value(text: str) -> Any:
@@ -62,7 +42,7 @@ def load(args: argparse.Namespace) -> Scenario:
     """The scenario named on the command line, with its ``--set`` overrides."""
     from preemptsim.scenario import load_scenario
 
-    scenario = load_scenario(resolve_scenario(args.scenario))
+    scenario = load_scenario(scenario_path(args.scenario))
     overrides = parse_assignments(args.set or [], "--set")
     return scenario.with_values({k: parse_value(v) for k, v in overrides.items()})
 

@@ -7,8 +7,9 @@ import sys
 import tomllib
 from pathlib import Path
 
-from preemptsim.cli.common import Subparsers, resolve_scenario
+from preemptsim.cli.common import Subparsers
 from preemptsim.errors import UsageError
+from preemptsim.shipped import scenario_path
 
 PROBE_NEEDS_TORCH = "preemptsim probe needs PyTorch: pip install 'preemptsim[probe]'"
 
@@ -41,7 +42,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from preemptsim import calibrate, outputs
     from preemptsim.scenario import load_scenario
 
-    path = resolve_scenario(args.scenario)
+    path = scenario_path(args.scenario)
     load_scenario(path)  # a bad scenario fails here, with its own message
     out = Path(args.out) if args.out else None
     text = calibrate.calibrated_scenario(

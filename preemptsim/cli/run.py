@@ -14,9 +14,9 @@ from preemptsim.cli.common import (
     add_scenario_options,
     check_out,
     load,
-    presets,
 )
 from preemptsim.errors import UsageError
+from preemptsim.shipped import presets
 
 if TYPE_CHECKING:
     import pandas as pd
