@@ -12,3 +12,8 @@ class InputError(ValueError):
 
 class UsageError(InputError):
     """A command-line option or argument that cannot be used."""
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (terminal escapes, newlines) written as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

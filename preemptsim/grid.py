@@ -8,6 +8,7 @@ go out as tasks of at most ``chunk_reps`` replications.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import numpy as np
 from preemptsim.scenario import Scenario, ScenarioError
 from preemptsim.units import format_duration, parse_duration, parse_size_gb
 
+MAX_POINTS = 10_000  # grid points of one sweep (and values of one key)
 _RANGE = re.compile(r"(?P<start>[^:]+):(?P<end>[^:]+):(?P<kind>lin|log)(?P<count>[-+]?\d+)")
 
 
@@ -61,6 +63,8 @@ def parse_values(key: str, text: str) -> list[Any]:
         )
     if not all(items):
         raise SweepError(f"{key}: empty value in {text!r}; expected VALUES such as 5min,10min,1h")
+    if len(items) > MAX_POINTS:
+        raise SweepError(f"{key}: {len(items)} values; at most {MAX_POINTS}")
     return [_scalar(item) for item in items]
 
 
@@ -73,6 +77,8 @@ def _range(key: str, text: str) -> list[Any]:
         _number(key, match["end"]),
         int(match["count"]),
     )
+    if count > MAX_POINTS:
+        raise SweepError(f"{key}: {count} values in {text!r:.60}; at most {MAX_POINTS}")
     if count < 1 or end < start or (count == 1 and end != start):
         raise SweepError(f"{key}: empty range {text!r}; need START <= END and N >= 2")
     if match["kind"] == "log" and start <= 0:
@@ -111,6 +117,9 @@ def grid_points(scenario: Scenario, grid: Mapping[str, Sequence[Any]]) -> list[P
     """Every combination of the grid's values (the last key varies fastest), validated."""
     if not grid:
         raise SweepError("nothing to sweep: give at least one --vary KEY=VALUES")
+    count = math.prod(len(values) for values in grid.values())
+    if count > MAX_POINTS:
+        raise SweepError(f"the grid has {count} points; at most {MAX_POINTS} in one sweep")
     axes = {key: _canonical(scenario, key, values) for key, values in grid.items()}
     points = []
     for index, combo in enumerate(itertools.product(*axes.values())):
@@ -123,12 +132,14 @@ def _canonical(scenario: Scenario, key: str, values: Sequence[Any]) -> list[Any]
     if isinstance(values, str) or len(values) == 0:
         raise SweepError(f"{key}: no values to sweep")
     canonical: list[Any] = []
+    seen: set[Any] = set()  # a linear check for repeats (1 == 1.0 == True, as with lists)
     for value in values:
         found = scenario.with_values({key: value}).value(key)
         if isinstance(found, dict | list):
-            raise SweepError(f"{key}: sweep values must be single values, got {value!r}")
-        if found in canonical:
-            raise SweepError(f"{key}: {value!r} repeats an earlier value")
+            raise SweepError(f"{key}: sweep values must be single values, got {value!r:.60}")
+        if found in seen:
+            raise SweepError(f"{key}: {value!r:.60} repeats an earlier value")
+        seen.add(found)
         canonical.append(found)
     return canonical
 

@@ -123,9 +123,8 @@ def _grid_lines(result: SweepResult, best: set[int]) -> list[str]:
         line += f"{row['wall_h_mean']:>9.2f}{row['wall_h_p95']:>9.2f}"
         line += f"{row['deadline_miss_prob']:>8.1%}" if miss else ""
         lines.append(line + f"{row['savings_vs_on_demand']:>8.1%}")
-    rule = f"; x misses the deadline in over {max_miss:.3g} of runs (--max-miss)"
-    note = "* best" + (rule if max_miss is not None else "")
-    return [*lines, note]
+    rule = "" if max_miss is None else f"; x misses the deadline in over {max_miss:.3g} of runs"
+    return [*lines, f"* best{rule}{' (--max-miss)' if rule else ''}"]
 
 
 def _trio(stats: dict[str, float], fmt: str) -> str:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from preemptsim import inputs, shipped
+from preemptsim import inputs, limits, shipped
 from preemptsim.calibrate import CalibrationError, apply_calibration
 from preemptsim.errors import InputError
 from preemptsim.units import parse_duration, parse_size_gb
@@ -59,7 +59,7 @@ Seconds = Annotated[float, _duration("positive")]
 NonNegSeconds = Annotated[float, _duration("nonnegative")]
 IntervalSeconds = Annotated[float, Field(allow_inf_nan=True), _duration("interval")]
 SizeGB = Annotated[float, BeforeValidator(_size)]
-Usd = Annotated[float, Field(ge=0)]
+Usd = Annotated[float, Field(ge=0, le=1e6)]  # no instance costs a million dollars an hour
 
 
 def _percent(value: object) -> object:
@@ -76,7 +76,8 @@ Probability = Annotated[float, Field(gt=0, lt=1)]
 
 
 class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # Strict: a boolean is not a number, a string not a boolean (true, not "yes").
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class Delay(_Table):
@@ -85,7 +86,7 @@ class Delay(_Table):
     dist: Literal["fixed", "lognormal", "uniform", "exponential", "empirical"] = "fixed"
     value: NonNegSeconds | None = None
     median: NonNegSeconds | None = None
-    sigma: Annotated[float, Field(ge=0)] | None = None
+    sigma: Annotated[float, Field(ge=0, le=10)] | None = None
     low: NonNegSeconds | None = None
     high: NonNegSeconds | None = None
     mean: NonNegSeconds | None = None
@@ -184,6 +185,18 @@ class Restart(_Table):
     handling: NonNegSeconds = 0.0
 
 
+# The [interruptions] keys each model reads; any other key set with it is an error.
+MODEL_KEYS: dict[str, set[str]] = {
+    "none": set(),
+    "poisson": {"mtbi", "rate_per_hour", "monthly_probability"},
+    "weibull": {"shape", "scale"},
+    "hourly": {"rate_per_hour"},
+    "trace": {"path", "start"},
+    "scripted": {"at"},
+}
+MODEL_KEYS = {m: keys | {"model", "notice", "max_lifetime"} for m, keys in MODEL_KEYS.items()}
+
+
 class Interruptions(_Table):
     model: Literal["none", "poisson", "weibull", "hourly", "trace", "scripted"] = "none"
     mtbi: Seconds | None = None
@@ -220,6 +233,9 @@ class Interruptions(_Table):
             raise ValueError("path: trace needs the path of a trace file")
         if self.model == "scripted" and self.at is None:
             raise ValueError("at: scripted needs a list of interruption times")
+        given = {k for k, f in type(self).model_fields.items() if getattr(self, k) != f.default}
+        for key in sorted(given - MODEL_KEYS[self.model]):
+            raise ValueError(f"{key}: not a key of model = {self.model!r}")
         return self
 
     @property
@@ -280,6 +296,7 @@ class Scenario(_Table):
             raise ValueError(
                 f"policy.deadline: policy.kind = {self.policy.kind!r} needs a deadline"
             )
+        limits.check(self)
         return self
 
     @property
@@ -330,13 +347,26 @@ def _expected_keys(loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields)
 
 
-_KEY = re.compile(r"[a-z_][a-z0-9_]*")
 _INNER_KEY = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*): ")
 
 
-def _message(error: Mapping[str, Any]) -> str:
-    # Keys only: pydantic adds the names of union members ("constrained-float", ...).
-    loc = tuple(p for p in error["loc"] if isinstance(p, str) and _KEY.fullmatch(p))
+def _user_keys(data: Any, loc: tuple[Any, ...]) -> tuple[str, ...]:
+    """The parts of an error's ``loc`` that are keys of ``data`` (pydantic adds the names of
+    union members, "constrained-float", ...), whatever their case."""
+    keys, node = [], data
+    for part in loc:
+        if isinstance(node, Mapping) and isinstance(part, str) and part in node:
+            keys.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+    return tuple(keys)
+
+
+def _message(error: Mapping[str, Any], data: Any) -> str:
+    loc = _user_keys(data, tuple(error["loc"]))
+    if error["type"] == "missing" and isinstance(error["loc"][-1], str):
+        loc = (*_user_keys(data, tuple(error["loc"][:-1])), error["loc"][-1])
     key = ".".join(loc) or "scenario"
     kind, msg = error["type"], str(error["msg"]).removeprefix("Value error, ")
     if kind == "extra_forbidden":
@@ -345,7 +375,7 @@ def _message(error: Mapping[str, Any]) -> str:
         what = "table" if _expected_keys(loc) else "key"
         return f"{key}: required {what} is missing"
     if kind != "value_error" and "input" in error:
-        msg = f"{msg[:1].lower()}{msg[1:]}, got {error['input']!r}"
+        msg = f"{msg[:1].lower()}{msg[1:]}, got {error['input']!r:.80}"
     inner = _INNER_KEY.match(msg)  # a table's check names the key inside it
     if inner:
         key = inner[1] if key == "scenario" else f"{key}.{inner[1]}"
@@ -359,7 +389,7 @@ def _validate(data: Mapping[str, Any]) -> Scenario:
     except ValidationError as exc:
         errors = exc.errors()  # an unknown key first: it explains a "missing" one (a typo)
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        raise ScenarioError(_message(first)) from None
+        raise ScenarioError(_message(first, data)) from None
 
 
 def _calibrated(data: Mapping[str, Any]) -> Mapping[str, Any]:

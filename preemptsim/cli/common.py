@@ -6,18 +6,65 @@ Imports here stay light (no pandas, scipy or matplotlib): they load with every c
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
-from preemptsim.errors import UsageError
+from preemptsim.errors import UsageError, printable
 from preemptsim.shipped import DEFAULT_PRESET, scenario_path
 
 if TYPE_CHECKING:
     from preemptsim.scenario import Scenario
 
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Subparsers: TypeAlias = "argparse._SubParsersAction[Parser]"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line, ``preemptsim run: --reps: expected a whole
+    number, got 'abc'`` (exit 2), not the usage block; its subcommands' parsers too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {printable(message.removeprefix('argument '))}\n")
+
+
+def whole_number(text: str) -> int:
+    """An option's whole number (argparse type)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r:.40}") from None
+
+
+def positive_number(text: str) -> float:
+    """An option's finite positive number (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r:.40}")
+    return value
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as strict JSON; refuse (exit 2) what holds a non-finite number."""
+    try:
+        text = json.dumps(data, indent=2, allow_nan=False)
+    except ValueError:
+        raise UsageError(
+            "the results overflow (a non-finite number): the scenario's values are too large"
+        ) from None
+    print(text)
+
+
+def check_writable_file(out: str | None, flag: str) -> None:
+    """A FILE option (``--timeline``, calibrate's ``--out``): not a folder, checked before
+    any work."""
+    if out is not None and (Path(out).is_dir() or out.endswith(("/", "\\"))):
+        raise UsageError(f"{flag} {printable(out)}: is a folder; expected a file name")
 
 
 def parse_value(text: str) -> Any:
@@ -82,7 +129,7 @@ def add_scenario_options(parser: argparse.ArgumentParser, *, optional: bool) -> 
     parser.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a scenario key"
     )
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument("--seed", type=whole_number, default=1, help="random seed (default 1)")
 
 
 def save_plot(kind: str, tables: dict[str, Any], out: Path, *, quiet: bool = False) -> None:

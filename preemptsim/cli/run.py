@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tomllib
 from pathlib import Path
@@ -13,7 +12,10 @@ from preemptsim.cli.common import (
     Subparsers,
     add_scenario_options,
     check_out,
+    check_writable_file,
     load,
+    print_json,
+    whole_number,
 )
 from preemptsim.errors import UsageError
 from preemptsim.shipped import presets
@@ -61,6 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--engine fast cannot run this scenario: {reason}")
     if args.out:
         check_out(Path(args.out), args.force)
+    check_writable_file(args.timeline, "--timeline")
     runs = simulate_with_progress(scenario, args.reps, args.seed, args.engine)
     summary = summarize(runs, scenario, seed=args.seed)
     if args.out:
@@ -69,7 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         spans = timeline(scenario, 0, args.seed)
         outputs.write_atomic(Path(args.timeline), lambda tmp: spans.to_csv(tmp, index=False))
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print_json(summary)
     else:
         print(report.format_summary(summary, scenario))
         if args.out:
@@ -80,7 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def add_run(commands: Subparsers) -> None:
     run = commands.add_parser("run", help="simulate one scenario against on-demand")
     add_scenario_options(run, optional=True)
-    run.add_argument("--reps", type=int, default=2000, help="replications (default 2000)")
+    run.add_argument("--reps", type=whole_number, default=2000, help="replications (default 2000)")
     run.add_argument(
         "--engine",
         choices=ENGINES,
