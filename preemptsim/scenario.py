@@ -308,6 +308,8 @@ class Scenario(_Table):
     def with_values(self, values: Mapping[str, Any]) -> Scenario:
         """A new scenario with dotted keys (``"checkpoint.interval"``) set to new values."""
         data = self.model_dump()
+        if "interruptions.model" in values:  # the old model's keys go with it
+            _clear_unread(data["interruptions"], values["interruptions.model"])
         for key, value in values.items():
             _set_dotted(data, key, value)
         return _validate(data)
@@ -320,6 +322,13 @@ class Scenario(_Table):
                 raise ScenarioError(f"{key}: unknown key")
             node = node[part]
         return node["value"] if isinstance(node, dict) and node.get("dist") == "fixed" else node
+
+
+def _clear_unread(table: dict[str, Any], model: Any) -> None:
+    """Reset the [interruptions] keys that ``model`` does not read to their defaults."""
+    for key, field in Interruptions.model_fields.items():
+        if model in MODEL_KEYS and key not in MODEL_KEYS[model]:
+            table[key] = field.default
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
