@@ -229,3 +229,15 @@ def test_ctrl_c_during_start_up_imports_is_one_line(
     monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
     assert main() == 130
     assert capsys.readouterr().err == "preemptsim: interrupted\n"
+
+
+def test_a_full_disk_is_named_by_the_file(tmp_path: Path) -> None:
+    from preemptsim.outputs import write_atomic
+
+    def full(tmp: Path) -> None:
+        raise OSError(28, "No space left on device", str(tmp))
+
+    target = tmp_path / "runs.csv"
+    with pytest.raises(OSError, match=f"^{target}: cannot write \\(No space left on device\\)$"):
+        write_atomic(target, full)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written, no temporary left
