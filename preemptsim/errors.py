@@ -17,3 +17,9 @@ class UsageError(InputError):
 def printable(text: str) -> str:
     """``text`` with control characters (terminal escapes, newlines) written as escapes."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def quoted(value: object, width: int = 60) -> str:
+    """``repr(value)`` for a one-line message, cut to ``width`` characters with "…"."""
+    text = repr(value)
+    return text if len(text) <= width else f"{text[: width - 1]}…"

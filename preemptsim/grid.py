@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from preemptsim.errors import quoted
 from preemptsim.scenario import Scenario, ScenarioError
 from preemptsim.units import format_duration, parse_duration, parse_size_gb
 
@@ -78,7 +79,7 @@ def _range(key: str, text: str) -> list[Any]:
         int(match["count"]),
     )
     if count > MAX_POINTS:
-        raise SweepError(f"{key}: {count} values in {text!r:.60}; at most {MAX_POINTS}")
+        raise SweepError(f"{key}: {count} values in {quoted(text)}; at most {MAX_POINTS}")
     if count < 1 or end < start or (count == 1 and end != start):
         raise SweepError(f"{key}: empty range {text!r}; need START <= END and N >= 2")
     if match["kind"] == "log" and start <= 0:
@@ -136,9 +137,9 @@ def _canonical(scenario: Scenario, key: str, values: Sequence[Any]) -> list[Any]
     for value in values:
         found = scenario.with_values({key: value}).value(key)
         if isinstance(found, dict | list):
-            raise SweepError(f"{key}: sweep values must be single values, got {value!r:.60}")
+            raise SweepError(f"{key}: sweep values must be single values, got {quoted(value)}")
         if found in seen:
-            raise SweepError(f"{key}: {value!r:.60} repeats an earlier value")
+            raise SweepError(f"{key}: {quoted(value)} repeats an earlier value")
         seen.add(found)
         canonical.append(found)
     return canonical

@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from preemptsim import inputs, limits, shipped
 from preemptsim.calibrate import CalibrationError, apply_calibration
-from preemptsim.errors import InputError
+from preemptsim.errors import InputError, quoted
 from preemptsim.units import parse_duration, parse_size_gb
 
 HOURS_PER_MONTH = 730.0  # REFERENCES.md §3: λ = −ln(1−p) / 730 h
@@ -384,7 +384,7 @@ def _message(error: Mapping[str, Any], data: Any) -> str:
         what = "table" if _expected_keys(loc) else "key"
         return f"{key}: required {what} is missing"
     if kind != "value_error" and "input" in error:
-        msg = f"{msg[:1].lower()}{msg[1:]}, got {error['input']!r:.80}"
+        msg = f"{msg[:1].lower()}{msg[1:]}, got {quoted(error['input'], 80)}"
     inner = _INNER_KEY.match(msg)  # a table's check names the key inside it
     if inner:
         key = inner[1] if key == "scenario" else f"{key}.{inner[1]}"

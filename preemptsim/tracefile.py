@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from preemptsim import inputs, shipped
+from preemptsim.errors import quoted
 from preemptsim.interruptions import Trace
 from preemptsim.scenario import ScenarioError
 
@@ -72,7 +73,7 @@ def _ticks(values: Any, file_kind: str) -> np.ndarray:
         raise ValueError(f"{file_kind}: expected a non-empty list of ticks (0 or 1)")
     for i, v in enumerate(values):
         if type(v) not in (int, float) or v not in (0, 1):
-            raise ValueError(f"{file_kind}[{i}]: must be 0 or 1, got {v!r:.40}")
+            raise ValueError(f"{file_kind}[{i}]: must be 0 or 1, got {quoted(v, 40)}")
     return np.asarray(values, dtype=int)
 
 
@@ -87,7 +88,9 @@ def _prices(values: Any, ticks: int) -> np.ndarray | None:
         raise ValueError("'prices' must be a list with one value per tick")
     for i, v in enumerate(values):
         if not (_finite(v) and v >= 0):
-            raise ValueError(f"prices[{i}]: must be a non-negative USD/h price, got {v!r:.40}")
+            raise ValueError(
+                f"prices[{i}]: must be a non-negative USD/h price, got {quoted(v, 40)}"
+            )
     return np.asarray(values, dtype=float)
 
 
@@ -98,7 +101,9 @@ def _json_trace(text: str, file: Path) -> tuple[np.ndarray, np.ndarray, float, n
     preempted = _ticks(doc["data"], "data")
     gap_s = doc["metadata"].get("gap_seconds")
     if not (_finite(gap_s) and gap_s > 0):
-        raise ValueError(f"metadata.gap_seconds: must be a positive number, got {gap_s!r:.40}")
+        raise ValueError(
+            f"metadata.gap_seconds: must be a positive number, got {quoted(gap_s, 40)}"
+        )
     prices = _prices(doc.get("prices"), len(preempted))
     return np.arange(len(preempted)) * float(gap_s), preempted == 0, len(preempted) * gap_s, prices
 
@@ -117,9 +122,11 @@ def _csv_trace(text: str) -> tuple[np.ndarray, np.ndarray, float, None]:
     body = [(line, row) for line, row in enumerate(rows[1:], start=2) if row]
     for line, row in body:
         if len(row) != 2:
-            raise ValueError(f"line {line}: expected DATE,AVAILABILITY, got {','.join(row)!r:.60}")
+            raise ValueError(
+                f"line {line}: expected DATE,AVAILABILITY, got {quoted(','.join(row))}"
+            )
         if row[1].strip() not in ("0", "1"):
-            raise ValueError(f"line {line}: availability must be 0 or 1, got {row[1]!r:.40}")
+            raise ValueError(f"line {line}: availability must be 0 or 1, got {quoted(row[1], 40)}")
     available = _ticks([int(row[1]) for _, row in body], "availability")
     times = np.array([_utc_timestamp(row[0].strip()) for _, row in body])
     starts_s = times - times[0]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 
+from preemptsim.errors import quoted
+
 SECONDS_PER_UNIT: dict[str, float] = {
     "ms": 1e-3,
     "s": 1.0,
@@ -76,7 +78,7 @@ def parse_duration(value: object) -> float:
                 seconds = -seconds
     if seconds is None:
         raise ValueError(
-            f'must be a duration such as "90s", "30min" or "1h30min", got {value!r:.60}'
+            f'must be a duration such as "90s", "30min" or "1h30min", got {quoted(value)}'
         )
     if not math.isfinite(seconds):
         raise ValueError(f"must be a finite duration, got {value!r}")
@@ -91,7 +93,7 @@ def parse_size_gb(value: object) -> float:
     if size is None and isinstance(value, str) and len(value) <= MAX_TEXT:
         size = _terms(value.strip(), GB_PER_UNIT)
     if size is None or not math.isfinite(size):
-        raise ValueError(f'must be a size such as "14GB" or "512MiB", got {value!r:.60}')
+        raise ValueError(f'must be a size such as "14GB" or "512MiB", got {quoted(value)}')
     return size
 
 

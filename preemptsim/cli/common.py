@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
-from preemptsim.errors import UsageError, printable
+from preemptsim.errors import UsageError, printable, quoted
 from preemptsim.shipped import DEFAULT_PRESET, scenario_path
 
 if TYPE_CHECKING:
@@ -35,7 +35,9 @@ def whole_number(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r:.40}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number, got {quoted(text, 40)}"
+        ) from None
 
 
 def positive_number(text: str) -> float:
@@ -45,7 +47,7 @@ def positive_number(text: str) -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r:.40}")
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {quoted(text, 40)}")
     return value
 
 
