@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 import preemptsim as ps
+from preemptsim.tracefile import trace_paths
 
 PRESET = Path(__file__).resolve().parents[1] / "scenarios" / "gcp-h100-zones.toml"
 STRATEGIES = ("stay", "failover", "eager_next", "cheapest")
@@ -35,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     base = ps.load_scenario(PRESET)
     print(
-        f"{base.name}: {len(ps.scenario.trace_paths(base.interruptions))} zones, "
+        f"{base.name}: {len(trace_paths(base.interruptions))} zones, "
         f"{args.reps} starts, seed {args.seed}; means per run"
     )
     print(

@@ -19,16 +19,12 @@
 # that: it vanishes for hours at a time. Here the job of the `gcp-h100-trace` preset
 # (48 h of work on an 8×H100 GCP Spot VM, a 60 h deadline) replays the measured availability
 # of four GCP zones (14 days, one tick per 10 minutes, with the spot price of each tick;
-# shared/data/traces, from the SkyNomad artifact, Apache-2.0) and is compared with a Poisson
+# shipped with the package as `gcp-h100/ZONE`, from the SkyNomad artifact, Apache-2.0) and is
+# compared with a Poisson
 # model that has the same mean time between interruptions and the same mean price.
-#
-# The traces are read from `../../shared/data/traces` beside this repository's checkout;
-# without them the notebook says so and stops short.
 
 # %%
-import json
 import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -37,13 +33,10 @@ import pandas as pd
 import preemptsim as ps
 from preemptsim import plots
 from preemptsim.simulate import on_demand_baseline
+from preemptsim.tracefile import load_trace
 
 REPS = int(os.environ.get("PREEMPTSIM_NOTEBOOK_REPS", "2000"))
-TRACES = Path("../../shared/data/traces/gcp-h100")
 ZONES = ["us-central1-a", "us-east4-a", "us-west1-a", "europe-west3-c"]
-FOUND = all((TRACES / f"{zone}.json").is_file() for zone in ZONES)
-if not FOUND:
-    print(f"traces not found under {TRACES.resolve()}: nothing to replay, skipping.")
 scenario = ps.load_scenario("../scenarios/gcp-h100-trace.toml")
 
 # %% [markdown]
@@ -62,9 +55,9 @@ def runs_of(flags: np.ndarray, gap_h: float) -> np.ndarray:
 
 
 def describe_zone(zone: str) -> dict[str, float | str]:
-    doc = json.loads((TRACES / f"{zone}.json").read_text())
-    available = 1 - np.asarray(doc["data"])  # JSON traces: 1 = preempted
-    gap_h = doc["metadata"]["gap_seconds"] / 3600
+    trace = load_trace(f"gcp-h100/{zone}")  # a shipped trace, by name
+    available = trace.available.astype(int)
+    gap_h = float(trace.starts_s[1] - trace.starts_s[0]) / 3600
     stretches, outages = runs_of(available, gap_h), runs_of(1 - available, gap_h)
     return {
         "zone": zone,
@@ -72,12 +65,12 @@ def describe_zone(zone: str) -> dict[str, float | str]:
         "mean stretch (h)": stretches.mean(),
         "outages": len(outages),
         "mean outage (h)": outages.mean() if len(outages) else 0.0,
-        "mean spot $/h": float(np.mean(doc["prices"])),
+        "mean spot $/h": float(np.mean(trace.prices_usd_per_hour)),
     }
 
 
-zones = pd.DataFrame([describe_zone(z) for z in ZONES]).set_index("zone") if FOUND else None
-zones.round(2) if zones is not None else None
+zones = pd.DataFrame([describe_zone(z) for z in ZONES]).set_index("zone")
+zones.round(2)
 
 # %% [markdown]
 # ## Trace replay against Poisson, for spot only and for Uniform Progress
@@ -90,7 +83,7 @@ zones.round(2) if zones is not None else None
 def variants(zone: str) -> dict[str, ps.Scenario]:
     """The zone's trace, and a Poisson model with its mean stretch and mean price."""
     facts = zones.loc[zone]
-    trace = scenario.with_values({"interruptions.path": str(TRACES / f"{zone}.json")})
+    trace = scenario.with_values({"interruptions.path": f"gcp-h100/{zone}"})
     poisson = scenario.with_values(
         {
             "interruptions.model": "poisson",
@@ -102,7 +95,7 @@ def variants(zone: str) -> dict[str, ps.Scenario]:
 
 
 rows, all_runs = [], []
-for zone in ZONES if FOUND else []:
+for zone in ZONES:
     for model, base in variants(zone).items():
         for policy in ("spot", "uniform_progress"):
             sc = base.with_values({"policy.kind": policy})
@@ -121,22 +114,21 @@ for zone in ZONES if FOUND else []:
                 }
             )
             all_runs.append(runs.assign(zone=zone, model=model, policy=policy))
-results = pd.DataFrame(rows).set_index(["zone", "policy", "model"]).sort_index() if rows else None
-results.round(3) if results is not None else None
+results = pd.DataFrame(rows).set_index(["zone", "policy", "model"]).sort_index()
+results.round(3)
 
 # %% [markdown]
 # ## Completion times, spot only: trace against Poisson
 
 # %%
-if FOUND:
-    runs = pd.concat(all_runs, ignore_index=True)
-    on_demand_h = on_demand_baseline(scenario)["wall_h"]
-    fig, axes = plt.subplots(1, len(ZONES), figsize=(18, 5), layout="constrained", sharey=True)
-    for ax, zone in zip(axes, ZONES, strict=True):
-        mine = runs[(runs["zone"] == zone) & (runs["policy"] == "spot")]
-        plots.cdf(mine, ax=ax, by="model", on_demand_wall_h=on_demand_h, deadline_h=60)
-        ax.set_title(f"{zone}: available {zones.loc[zone, 'availability']:.0%}")
-    plt.show()
+runs = pd.concat(all_runs, ignore_index=True)
+on_demand_h = on_demand_baseline(scenario)["wall_h"]
+fig, axes = plt.subplots(1, len(ZONES), figsize=(18, 5), layout="constrained", sharey=True)
+for ax, zone in zip(axes, ZONES, strict=True):
+    mine = runs[(runs["zone"] == zone) & (runs["policy"] == "spot")]
+    plots.cdf(mine, ax=ax, by="model", on_demand_wall_h=on_demand_h, deadline_h=60)
+    ax.set_title(f"{zone}: available {zones.loc[zone, 'availability']:.0%}")
+plt.show()
 
 # %% [markdown]
 # **Answer.** Not reliably. The mean time between interruptions is not enough: where

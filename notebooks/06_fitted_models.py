@@ -17,16 +17,13 @@
 # `preemptsim fit` turns a trace (or a log of preemptions) into an `[interruptions]`
 # table: Poisson, Weibull or hour-of-day rates, fitted by maximum likelihood with the run
 # still going at the end of the record censored, not counted as an interruption. Here,
-# for three GCP H100 zones (14 days, one tick per 10 minutes; shared/data/traces, from the
-# SkyNomad artifact, Apache-2.0), the fitted models are simulated beside the replay of the
-# trace they came from: the 48 h job of the `gcp-h100-trace` preset on spot alone.
-#
-# The traces are read from `../../shared/data/traces` beside this repository's checkout;
-# without them the notebook says so and stops short.
+# for three GCP H100 zones (14 days, one tick per 10 minutes; shipped with the package as
+# `gcp-h100/ZONE`, from the SkyNomad artifact, Apache-2.0), the fitted models are simulated
+# beside the replay of the trace they came from: the 48 h job of the `gcp-h100-trace` preset
+# on spot alone.
 
 # %%
 import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -34,14 +31,10 @@ import pandas as pd
 
 import preemptsim as ps
 from preemptsim.fitting import models
-from preemptsim.scenario import load_trace
+from preemptsim.tracefile import load_trace
 
 REPS = int(os.environ.get("PREEMPTSIM_NOTEBOOK_REPS", "2000"))
-TRACES = Path("../../shared/data/traces/gcp-h100")
 ZONES = ["us-central1-a", "us-east4-a", "us-west1-a"]
-FOUND = all((TRACES / f"{zone}.json").is_file() for zone in ZONES)
-if not FOUND:
-    print(f"traces not found under {TRACES.resolve()}: nothing to fit, skipping.")
 base = ps.load_scenario("../scenarios/gcp-h100-trace.toml").with_values({"policy.kind": "spot"})
 
 # %% [markdown]
@@ -52,7 +45,7 @@ base = ps.load_scenario("../scenarios/gcp-h100-trace.toml").with_values({"policy
 # Kaplan–Meier estimate of the lifetime distribution and the fitted one.
 
 # %%
-fits = {zone: ps.fit(TRACES / f"{zone}.json") for zone in ZONES} if FOUND else {}
+fits = {zone: ps.fit(f"gcp-h100/{zone}") for zone in ZONES}  # shipped traces, by name
 
 
 def fit_row(zone: str) -> dict[str, object]:
@@ -74,8 +67,8 @@ def fit_row(zone: str) -> dict[str, object]:
     return row
 
 
-summary = pd.DataFrame([fit_row(z) for z in ZONES]).set_index("zone") if FOUND else None
-summary.round(3) if summary is not None else None
+summary = pd.DataFrame([fit_row(z) for z in ZONES]).set_index("zone")
+summary.round(3)
 
 # %% [markdown]
 # Shape well below 1 everywhere: a new instance is most likely to be taken soon after it
@@ -83,21 +76,20 @@ summary.round(3) if summary is not None else None
 # survival falls too slowly at first and too fast later.
 
 # %%
-if FOUND:
-    fig, axes = plt.subplots(1, len(ZONES), figsize=(16, 4.5), layout="constrained")
-    for ax, zone in zip(axes, ZONES, strict=True):
-        life, result = fits[zone].lifetimes, fits[zone].fits
-        times_h, survival = models.kaplan_meier(life.duration_h, life.ended)
-        grid_h = np.linspace(0, np.quantile(life.duration_h, 0.95), 200)
-        mtbi_h = result["poisson"].parameters["mtbi_h"].value
-        shape = result["weibull"].parameters["shape"].value
-        scale_h = result["weibull"].parameters["scale_h"].value
-        ax.step(np.r_[0, times_h], np.r_[1, survival], where="post", label="Kaplan–Meier")
-        ax.plot(grid_h, np.exp(-grid_h / mtbi_h), label="Poisson")
-        ax.plot(grid_h, np.exp(-((grid_h / scale_h) ** shape)), label="Weibull")
-        ax.set(title=zone, xlabel="instance age (h)", ylabel="still running", xlim=(0, None))
-        ax.legend()
-    plt.show()
+fig, axes = plt.subplots(1, len(ZONES), figsize=(16, 4.5), layout="constrained")
+for ax, zone in zip(axes, ZONES, strict=True):
+    life, result = fits[zone].lifetimes, fits[zone].fits
+    times_h, survival = models.kaplan_meier(life.duration_h, life.ended)
+    grid_h = np.linspace(0, np.quantile(life.duration_h, 0.95), 200)
+    mtbi_h = result["poisson"].parameters["mtbi_h"].value
+    shape = result["weibull"].parameters["shape"].value
+    scale_h = result["weibull"].parameters["scale_h"].value
+    ax.step(np.r_[0, times_h], np.r_[1, survival], where="post", label="Kaplan–Meier")
+    ax.plot(grid_h, np.exp(-grid_h / mtbi_h), label="Poisson")
+    ax.plot(grid_h, np.exp(-((grid_h / scale_h) ** shape)), label="Weibull")
+    ax.set(title=zone, xlabel="instance age (h)", ylabel="still running", xlim=(0, None))
+    ax.legend()
+plt.show()
 
 # %% [markdown]
 # ## Simulated beside the replay
@@ -111,8 +103,8 @@ if FOUND:
 
 # %%
 def variants(zone: str) -> dict[str, ps.Scenario]:
-    path = TRACES / f"{zone}.json"
-    trace = load_trace(str(path))
+    path = f"gcp-h100/{zone}"
+    trace = load_trace(path)
     price = float(trace.prices_usd_per_hour[trace.available].mean())
     notice = base.interruptions.notice
 
@@ -124,7 +116,7 @@ def variants(zone: str) -> dict[str, ps.Scenario]:
     outages_s = np.maximum(fits[zone].lifetimes.outage_h * 3600, provision_s).tolist()
     downtime = {"dist": "empirical", "values": outages_s}
     return {
-        "trace replay": base.with_values({"interruptions.path": str(path)}),
+        "trace replay": base.with_values({"interruptions.path": path}),
         "Poisson": fitted("poisson"),
         "Weibull": fitted("weibull"),
         "Poisson + outages": fitted("poisson").with_values({"restart.provision": downtime}),
@@ -140,21 +132,20 @@ COLUMNS = {  # column: (summary key, statistic)
     "miss 60h": ("deadline_miss_prob", "value"),
 }
 rows = []
-for zone in ZONES if FOUND else []:
+for zone in ZONES:
     for model, sc in variants(zone).items():
         s = ps.summarize(ps.simulate(sc, reps=REPS, seed=1), sc)
         stats = {column: s[key][stat] for column, (key, stat) in COLUMNS.items()}
         rows.append({"zone": zone, "model": model, **stats})
-results = pd.DataFrame(rows).set_index(["zone", "model"]) if rows else None
-results.round(2) if results is not None else None
+results = pd.DataFrame(rows).set_index(["zone", "model"])
+results.round(2)
 
 # %%
-if results is not None:
-    fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), layout="constrained")
-    for ax, column in zip(axes, ["wall h", "cost $"], strict=True):
-        results[column].unstack("model")[list(variants(ZONES[0]))].plot.bar(ax=ax, rot=0)
-        ax.set(title=f"mean {column}, {REPS} replications", xlabel="")
-    plt.show()
+fig, axes = plt.subplots(1, 2, figsize=(14, 4.5), layout="constrained")
+for ax, column in zip(axes, ["wall h", "cost $"], strict=True):
+    results[column].unstack("model")[list(variants(ZONES[0]))].plot.bar(ax=ax, rot=0)
+    ax.set(title=f"mean {column}, {REPS} replications", xlabel="")
+plt.show()
 
 # %% [markdown]
 # **Answer.** Only with the outages added, and then best where outages are short and

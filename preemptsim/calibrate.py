@@ -32,10 +32,8 @@ Needs only the standard library and tomli_w: probe.py imports PyTorch only to me
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
-import tomllib
 from argparse import ArgumentTypeError
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,8 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
-from preemptsim import probe_schema
-from preemptsim.errors import InputError
+from preemptsim import inputs, probe_schema, shipped
+from preemptsim.errors import InputError, printable
 from preemptsim.probe import BANDWIDTH_MAX_BYTES_PER_S, BANDWIDTH_MIN_BYTES_PER_S, parse_size
 from preemptsim.units import format_duration
 
@@ -81,14 +79,10 @@ def load_probe(path: str | Path) -> dict[str, Any]:
     """Read and check a probe JSON file of either version, as version 2 (probe_schema);
     CalibrationError (one line naming the file and the field) if it cannot be used."""
     path = Path(path)
+    text = inputs.read_text(path, "probe file", CalibrationError)
+    doc = inputs.parse(text, path, "probe file", CalibrationError)
     try:
-        return probe_schema.validate(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise CalibrationError(f"{path}: no such probe file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CalibrationError(f"{path}: cannot read probe file ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise CalibrationError(f"{path}: invalid JSON: {exc}") from None
+        return probe_schema.validate(doc)
     except ValueError as exc:
         raise CalibrationError(f"{path}: {exc}") from None
 
@@ -300,23 +294,19 @@ def cpu_probe_warning(scenario: Scenario) -> str | None:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CalibrationError(f"{path}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CalibrationError(f"{path}: cannot read scenario file ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CalibrationError(f"{path}: invalid TOML: {exc}") from None
+    text = inputs.read_text(path, "scenario file", CalibrationError)
+    data: dict[str, Any] = inputs.parse(text, path, "scenario file", CalibrationError, toml=True)
+    return data
 
 
 def _move_paths(data: dict[str, Any], source_dir: Path, out_dir: Path | None) -> None:
     """Keep a relative interruptions.path pointing at its file from the new scenario's folder
-    (absolute when ``out_dir`` is None)."""
+    (absolute when ``out_dir`` is None); a shipped trace's name stays as it is."""
     section = data.get("interruptions")
     if isinstance(section, dict) and isinstance(section.get("path"), str):
         target = Path(section["path"])
-        if not target.is_absolute():
+        named = shipped.trace_file(section["path"]) and not inputs.exists(source_dir / target)
+        if not target.is_absolute() and not named:
             target = (source_dir / target).resolve()
             section["path"] = os.path.relpath(target, out_dir) if out_dir else str(target)
 
@@ -423,4 +413,6 @@ def calibrated_scenario(
     out = readable(apply_timings(data, times))
     _move_paths(out, scenario_path.parent, Path(out_dir) if out_dir is not None else None)
     header = _header(scenario_path, probe_path, probe, times, "steps" in _table(data, "job"))
-    return "".join(f"# {line}\n" for line in header) + "\n" + tomli_w.dumps(out)
+    # A comment holds no control characters: a probe's names are written escaped.
+    comments = "".join(f"# {printable(line)}\n" for line in header)
+    return comments + "\n" + tomli_w.dumps(out)

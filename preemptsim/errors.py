@@ -12,3 +12,14 @@ class InputError(ValueError):
 
 class UsageError(InputError):
     """A command-line option or argument that cannot be used."""
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (terminal escapes, newlines) written as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def quoted(value: object, width: int = 60) -> str:
+    """``repr(value)`` for a one-line message, cut to ``width`` characters with "…"."""
+    text = repr(value)
+    return text if len(text) <= width else f"{text[: width - 1]}…"

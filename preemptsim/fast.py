@@ -120,6 +120,12 @@ class _Takes:
 
     spec: Interruptions
     instances: int
+    scripted_s: F  # the scripted times, sorted once (then +inf): a search per attempt
+
+    @classmethod
+    def of(cls, spec: Interruptions, instances: int) -> _Takes:
+        times = np.sort(np.asarray(spec.at or [], dtype=np.float64))
+        return cls(spec, instances, np.append(times, np.inf))
 
     def at(self, start: F, uniform: Callable[[], F]) -> F:
         take = self._base(start, uniform)
@@ -138,7 +144,7 @@ class _Takes:
             case "hourly":
                 return _hourly(start, -np.log(uniform()), spec.rate_per_hour, n)  # type: ignore[arg-type]
             case "scripted":
-                times = np.append(np.sort(np.asarray(spec.at, dtype=np.float64)), np.inf)
+                times = self.scripted_s
                 return times[np.searchsorted(times, start, side="right")]
         return np.full_like(start, np.inf)
 
@@ -490,7 +496,7 @@ def columns(
     if reason is not None:
         raise ValueError(f'engine="fast" cannot run this scenario: {reason}')
     plan = Plan.of(scenario)
-    takes = _Takes(scenario.interruptions, scenario.job.instances)
+    takes = _Takes.of(scenario.interruptions, scenario.job.instances)
     rep = np.arange(first_rep, first_rep + reps, dtype=np.int64)
     parts: list[Tallies] = [{f.name: np.zeros(0) for f in fields(_Runs)} | {"wall": np.zeros(0)}]
     on_demand = plan.first_market == "on_demand"

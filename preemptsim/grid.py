@@ -7,20 +7,22 @@ go out as tasks of at most ``chunk_reps`` replications.
 
 from __future__ import annotations
 
-import glob
 import itertools
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import PurePath
 from typing import Any
 
 import numpy as np
 
+from preemptsim.errors import quoted
 from preemptsim.scenario import Scenario, ScenarioError
+from preemptsim.tracefile import expand, zone_name
 from preemptsim.units import format_duration, parse_duration, parse_size_gb
 
 PATH_KEYS = ("interruptions.path",)  # keys whose values are files: a glob lists them
+MAX_POINTS = 10_000  # grid points of one sweep (and values of one key)
 _RANGE = re.compile(r"(?P<start>[^:]+):(?P<end>[^:]+):(?P<kind>lin|log)(?P<count>[-+]?\d+)")
 
 
@@ -52,7 +54,8 @@ def parse_values(key: str, text: str) -> list[Any]:
     ``5min,10min,1h`` (a list), ``5min:4h:log20`` (20 values evenly spaced in log),
     ``24h:48h:lin13`` (13 evenly spaced), or words (``spot,greedy``).  Range ends are
     numbers, durations (to seconds) or sizes (to GB).  A file key (``interruptions.path``)
-    also takes a glob, ``traces/*.json``: the files it matches, in sorted order.  Values
+    also takes a glob, ``traces/*.json``: the files it matches, in sorted order (where no
+    file does, the shipped traces it names: ``gcp-h100/*``).  Values
     are checked against a scenario by ``grid_points``.
     """
     text = text.strip()
@@ -67,20 +70,15 @@ def parse_values(key: str, text: str) -> list[Any]:
         )
     if not all(items):
         raise SweepError(f"{key}: empty value in {text!r}; expected VALUES such as 5min,10min,1h")
+    if len(items) > MAX_POINTS:
+        raise SweepError(f"{key}: {len(items)} values; at most {MAX_POINTS}")
     return [_scalar(item) for item in items]
 
 
 def _files(key: str, pattern: str) -> list[Any]:
-    found = sorted(glob.glob(pattern))
-    if not found:
-        raise SweepError(f"{key}: no file matches {pattern!r}")
+    if not (found := expand(pattern)):
+        raise SweepError(f"{key}: no file matches {quoted(pattern)}")
     return found
-
-
-def zone_name(path: str) -> str:
-    """The zone a trace file stands for: its name up to the first dot
-    (``traces/us-west1-a.json`` → ``us-west1-a``)."""
-    return PurePath(path).name.split(".", 1)[0]
 
 
 def _range(key: str, text: str) -> list[Any]:
@@ -92,6 +90,8 @@ def _range(key: str, text: str) -> list[Any]:
         _number(key, match["end"]),
         int(match["count"]),
     )
+    if count > MAX_POINTS:
+        raise SweepError(f"{key}: {count} values in {quoted(text)}; at most {MAX_POINTS}")
     if count < 1 or end < start or (count == 1 and end != start):
         raise SweepError(f"{key}: empty range {text!r}; need START <= END and N >= 2")
     if match["kind"] == "log" and start <= 0:
@@ -130,6 +130,9 @@ def grid_points(scenario: Scenario, grid: Mapping[str, Sequence[Any]]) -> list[P
     """Every combination of the grid's values (the last key varies fastest), validated."""
     if not grid:
         raise SweepError("nothing to sweep: give at least one --vary KEY=VALUES")
+    count = math.prod(len(values) for values in grid.values())
+    if count > MAX_POINTS:
+        raise SweepError(f"the grid has {count} points; at most {MAX_POINTS} in one sweep")
     axes = {key: _canonical(scenario, key, values) for key, values in grid.items()}
     points = []
     for index, combo in enumerate(itertools.product(*axes.values())):
@@ -142,12 +145,14 @@ def _canonical(scenario: Scenario, key: str, values: Sequence[Any]) -> list[Any]
     if isinstance(values, str) or len(values) == 0:
         raise SweepError(f"{key}: no values to sweep")
     canonical: list[Any] = []
+    seen: set[Any] = set()  # a linear check for repeats (1 == 1.0 == True, as with lists)
     for value in values:
         found = scenario.with_values({key: value}).value(key)
         if isinstance(found, dict | list):
-            raise SweepError(f"{key}: sweep values must be single values, got {value!r}")
-        if found in canonical:
-            raise SweepError(f"{key}: {value!r} repeats an earlier value")
+            raise SweepError(f"{key}: sweep values must be single values, got {quoted(value)}")
+        if found in seen:
+            raise SweepError(f"{key}: {quoted(value)} repeats an earlier value")
+        seen.add(found)
         canonical.append(found)
     return canonical
 

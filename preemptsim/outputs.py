@@ -25,10 +25,10 @@ def write_atomic(path: Path, write: Callable[[Path], object], shown: Path | None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     try:
-        with naming(shown or path):
+        with naming(shown or path):  # the message names the file, not the temporary
             write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_umask())  # as a plain open() would: mkstemp makes it 0600
-        os.replace(tmp, path)
+            os.chmod(tmp, 0o666 & ~_umask())  # as a plain open() would: mkstemp makes it 0600
+            os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -36,11 +36,14 @@ def write_atomic(path: Path, write: Callable[[Path], object], shown: Path | None
 
 @contextmanager
 def naming(path: Path) -> Iterator[None]:
-    """An OSError inside (a full disk, say) is re-raised naming ``path``, the file written."""
+    """An OSError inside (a full disk, say) is re-raised as "PATH: cannot write (why)",
+    naming ``path``, the file written."""
     try:
         yield
     except OSError as exc:
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+        named = OSError(f"{path}: cannot write ({exc.strerror or exc})")
+        named.errno = exc.errno
+        raise named from None
 
 
 @contextmanager
@@ -167,6 +170,12 @@ def _json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _object(value: Any, source: Path) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ResultsError(f"{source}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
 def read_results(path: Path) -> dict[str, Any]:
     """What `preemptsim plot` draws from: a timeline CSV, or a sweep's or a run's --out.
 
@@ -186,8 +195,8 @@ def read_results(path: Path) -> dict[str, Any]:
     source = next((f for f in described if f.is_file()), None)
     if source is not None:
         described_by = _read(source, _json)
-        scenario = described_by.get("scenario", described_by)  # a manifest holds it inside
-        policy = scenario.get("policy", {})
+        scenario = _object(described_by, source).get("scenario", described_by)  # a manifest
+        policy = _object(_object(scenario, source).get("policy", {}), source)
         deadline = policy.get("deadline")
         tables["deadline_h"] = deadline / 3600 if isinstance(deadline, int | float) else None
         if "summary" in tables and "policy.kind" not in tables["summary"]:

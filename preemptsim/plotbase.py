@@ -16,8 +16,9 @@ from matplotlib.backend_bases import RendererBase
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox, IdentityTransform, ScaledTranslation
 
-from preemptsim.grid import PATH_KEYS, zone_name
+from preemptsim.grid import PATH_KEYS
 from preemptsim.scenario import ScenarioError
+from preemptsim.tracefile import zone_name
 from preemptsim.units import format_duration
 
 POLICY_LABELS = {

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from preemptsim.errors import quoted
 from preemptsim.probe import METHODS, SCHEMA_VERSION
 
 SCHEMA_VERSIONS = (1, SCHEMA_VERSION)
@@ -101,7 +102,7 @@ def _check(value: Any, schema: Any, where: str) -> None:
     if isinstance(schema, tuple):
         kind, test = schema
         if not test(value):
-            raise ValueError(f"probe: {where} must be {kind}, got {value!r:.40}")
+            raise ValueError(f"probe: {where} must be {kind}, got {quoted(value, 40)}")
     elif isinstance(schema, list):
         if not isinstance(value, list) or not value:
             raise ValueError(f"probe: {where} must be a non-empty list")
@@ -109,7 +110,9 @@ def _check(value: Any, schema: Any, where: str) -> None:
             _check(item, schema[0], f"{where}[{i}]")
     else:
         if not isinstance(value, dict):
-            raise ValueError(f"probe: {where or 'document'} must be an object, got {value!r:.40}")
+            raise ValueError(
+                f"probe: {where or 'document'} must be an object, got {quoted(value, 40)}"
+            )
         for key, sub in schema.items():
             name, optional = key.lstrip("?"), key.startswith("?")
             field = f"{where}.{name}" if where else name

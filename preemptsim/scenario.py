@@ -6,84 +6,38 @@ rejects unknown keys, and every error is one line that names the full dotted key
 
 from __future__ import annotations
 
-import csv
-import functools
-import glob
-import json
 import math
 import re
-import tomllib
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from preemptsim import inputs, limits, shipped
 from preemptsim.calibrate import CalibrationError, apply_calibration
-from preemptsim.errors import InputError
-from preemptsim.interruptions import Trace
-from preemptsim.units import parse_duration, parse_size_gb
+from preemptsim.errors import InputError, quoted
+from preemptsim.fields import (
+    ADVISOR_BUCKETS,
+    IntervalSeconds,
+    NonNegSeconds,
+    Probability,
+    Seconds,
+    SizeGB,
+    Usd,
+    percent,
+)
 
 HOURS_PER_MONTH = 730.0  # REFERENCES.md §3: λ = −ln(1−p) / 730 h
-# AWS Spot Instance Advisor "frequency of interruption" buckets (REFERENCES.md §3), taken at
-# the middle of each bucket; ">20%" is taken as 25% (the advisor gives no upper bound).
-ADVISOR_BUCKETS: dict[str, float] = {
-    "<5%": 0.025,
-    "5-10%": 0.075,
-    "10-15%": 0.125,
-    "15-20%": 0.175,
-    ">20%": 0.25,
-}
 
 
 class ScenarioError(InputError):
     """Bad scenario input; the message is one line that names the key."""
 
 
-def _duration(kind: Literal["positive", "nonnegative", "interval"]) -> BeforeValidator:
-    def check(value: object) -> float:
-        if kind == "interval" and value in ("never", math.inf):
-            return math.inf
-        seconds = parse_duration(value)
-        if seconds < 0 or (seconds == 0 and kind != "nonnegative"):
-            word = "non-negative" if kind == "nonnegative" else "positive"
-            raise ValueError(f"must be a {word} duration, got {value!r}")
-        return seconds
-
-    return BeforeValidator(check)
-
-
-def _size(value: object) -> float:
-    size = parse_size_gb(value)
-    if size < 0:
-        raise ValueError(f"must be a non-negative size, got {value!r}")
-    return size
-
-
-Seconds = Annotated[float, _duration("positive")]
-NonNegSeconds = Annotated[float, _duration("nonnegative")]
-IntervalSeconds = Annotated[float, Field(allow_inf_nan=True), _duration("interval")]
-SizeGB = Annotated[float, BeforeValidator(_size)]
-Usd = Annotated[float, Field(ge=0)]
-
-
-def _percent(value: object) -> object:
-    """``"15%"`` as 0.15; an AWS advisor bucket (``"5-10%"``) or a number passes through."""
-    if isinstance(value, str) and value not in ADVISOR_BUCKETS and value.endswith("%"):
-        try:
-            return float(value[:-1]) / 100.0
-        except ValueError:
-            pass
-    return value
-
-
-Probability = Annotated[float, Field(gt=0, lt=1)]
-
-
 class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # Strict: a boolean is not a number, a string not a boolean (true, not "yes").
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class Delay(_Table):
@@ -92,7 +46,7 @@ class Delay(_Table):
     dist: Literal["fixed", "lognormal", "uniform", "exponential", "empirical"] = "fixed"
     value: NonNegSeconds | None = None
     median: NonNegSeconds | None = None
-    sigma: Annotated[float, Field(ge=0)] | None = None
+    sigma: Annotated[float, Field(ge=0, le=10)] | None = None
     low: NonNegSeconds | None = None
     high: NonNegSeconds | None = None
     mean: NonNegSeconds | None = None
@@ -191,13 +145,25 @@ class Restart(_Table):
     handling: NonNegSeconds = 0.0
 
 
+# The [interruptions] keys each model reads; any other key set with it is an error.
+MODEL_KEYS: dict[str, set[str]] = {
+    "none": set(),
+    "poisson": {"mtbi", "rate_per_hour", "monthly_probability"},
+    "weibull": {"shape", "scale"},
+    "hourly": {"rate_per_hour"},
+    "trace": {"path", "paths", "start"},
+    "scripted": {"at"},
+}
+MODEL_KEYS = {m: keys | {"model", "notice", "max_lifetime"} for m, keys in MODEL_KEYS.items()}
+
+
 class Interruptions(_Table):
     model: Literal["none", "poisson", "weibull", "hourly", "trace", "scripted"] = "none"
     mtbi: Seconds | None = None
     rate_per_hour: Annotated[float, Field(gt=0)] | list[Annotated[float, Field(ge=0)]] | None = None
     monthly_probability: Annotated[
         Probability | Literal[tuple(ADVISOR_BUCKETS)] | None,  # type: ignore[valid-type]
-        BeforeValidator(_percent),
+        BeforeValidator(percent),
     ] = None
     notice: NonNegSeconds = 0.0
     shape: Annotated[float, Field(gt=0)] | None = None
@@ -232,6 +198,9 @@ class Interruptions(_Table):
             raise ValueError('paths: zones replay traces: needs model = "trace"')
         if self.model == "scripted" and self.at is None:
             raise ValueError("at: scripted needs a list of interruption times")
+        given = {k for k, f in type(self).model_fields.items() if getattr(self, k) != f.default}
+        for key in sorted(given - MODEL_KEYS[self.model]):
+            raise ValueError(f"{key}: not a key of model = {self.model!r}")
         return self
 
     @property
@@ -315,6 +284,7 @@ class Scenario(_Table):
             )
         if self.placement.start_zone is not None and self.interruptions.model != "trace":
             raise ValueError('placement.start_zone: names a trace\'s zone: needs model = "trace"')
+        limits.check(self)
         return self
 
     @property
@@ -326,6 +296,8 @@ class Scenario(_Table):
     def with_values(self, values: Mapping[str, Any]) -> Scenario:
         """A new scenario with dotted keys (``"checkpoint.interval"``) set to new values."""
         data = self.model_dump()
+        if "interruptions.model" in values:  # the old model's keys go with it
+            _clear_unread(data["interruptions"], values["interruptions.model"])
         for key, value in values.items():
             _set_dotted(data, key, value)
         return _validate(data)
@@ -338,6 +310,13 @@ class Scenario(_Table):
                 raise ScenarioError(f"{key}: unknown key")
             node = node[part]
         return node["value"] if isinstance(node, dict) and node.get("dist") == "fixed" else node
+
+
+def _clear_unread(table: dict[str, Any], model: Any) -> None:
+    """Reset the [interruptions] keys that ``model`` does not read to their defaults."""
+    for key, field in Interruptions.model_fields.items():
+        if model in MODEL_KEYS and key not in MODEL_KEYS[model]:
+            table[key] = field.default
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
@@ -365,13 +344,26 @@ def _expected_keys(loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields)
 
 
-_KEY = re.compile(r"[a-z_][a-z0-9_]*")
 _INNER_KEY = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*): ")
 
 
-def _message(error: Mapping[str, Any]) -> str:
-    # Keys only: pydantic adds the names of union members ("constrained-float", ...).
-    loc = tuple(p for p in error["loc"] if isinstance(p, str) and _KEY.fullmatch(p))
+def _user_keys(data: Any, loc: tuple[Any, ...]) -> tuple[str, ...]:
+    """The parts of an error's ``loc`` that are keys of ``data`` (pydantic adds the names of
+    union members, "constrained-float", ...), whatever their case."""
+    keys, node = [], data
+    for part in loc:
+        if isinstance(node, Mapping) and isinstance(part, str) and part in node:
+            keys.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+    return tuple(keys)
+
+
+def _message(error: Mapping[str, Any], data: Any) -> str:
+    loc = _user_keys(data, tuple(error["loc"]))
+    if error["type"] == "missing" and isinstance(error["loc"][-1], str):
+        loc = (*_user_keys(data, tuple(error["loc"][:-1])), error["loc"][-1])
     key = ".".join(loc) or "scenario"
     kind, msg = error["type"], str(error["msg"]).removeprefix("Value error, ")
     if kind == "extra_forbidden":
@@ -380,7 +372,7 @@ def _message(error: Mapping[str, Any]) -> str:
         what = "table" if _expected_keys(loc) else "key"
         return f"{key}: required {what} is missing"
     if kind != "value_error" and "input" in error:
-        msg = f"{msg[:1].lower()}{msg[1:]}, got {error['input']!r}"
+        msg = f"{msg[:1].lower()}{msg[1:]}, got {quoted(error['input'], 80)}"
     inner = _INNER_KEY.match(msg)  # a table's check names the key inside it
     if inner:
         key = inner[1] if key == "scenario" else f"{key}.{inner[1]}"
@@ -394,7 +386,7 @@ def _validate(data: Mapping[str, Any]) -> Scenario:
     except ValidationError as exc:
         errors = exc.errors()  # an unknown key first: it explains a "missing" one (a typo)
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        raise ScenarioError(_message(first)) from None
+        raise ScenarioError(_message(first, data)) from None
 
 
 def _calibrated(data: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -408,137 +400,37 @@ def _calibrated(data: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
-    """Load and validate a scenario from a TOML file or a dict.
+    """Load and validate a scenario from a TOML file, a preset name or a dict.
 
-    A relative ``interruptions.path`` or ``calibration.probe`` is taken relative to the file.
+    A relative ``interruptions.path`` or ``calibration.probe`` is taken relative to the file
+    (a shipped trace's name, ``gcp-h100/us-west1-a``, unless such a file is there).
     A [calibration] table's timings replace the file's (``with_values`` does not re-apply).
     """
     if isinstance(source, Mapping):
         return _validate(_calibrated(source))
-    path = Path(source)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read scenario file ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: invalid TOML: {exc}") from None
+        path = shipped.scenario_path(source)
+    except InputError as exc:
+        raise ScenarioError(str(exc)) from None
+    text = inputs.read_text(path, "scenario file", ScenarioError)
+    data = inputs.parse(text, path, "scenario file", ScenarioError, toml=True)
     for table, key in (("interruptions", "path"), ("calibration", "probe")):
         section = data.get(table)
         if isinstance(section, dict) and isinstance(section.get(key), str):
-            section[key] = str(path.parent / section[key])
+            section[key] = _beside(path, section[key])
     section = data.get("interruptions")
     zones = section.get("paths") if isinstance(section, dict) else None
-    if isinstance(zones, (list, str)):
-        relative = [zones] if isinstance(zones, str) else zones
-        resolved = [str(path.parent / p) if isinstance(p, str) else p for p in relative]
-        section["paths"] = resolved[0] if isinstance(zones, str) else resolved  # type: ignore[index]
+    if isinstance(zones, str):
+        section["paths"] = _beside(path, zones)  # type: ignore[index]
+    elif isinstance(zones, list):
+        section["paths"] = [_beside(path, p) if isinstance(p, str) else p for p in zones]  # type: ignore[index]
     return _validate(_calibrated(data))
 
 
-def trace_paths(spec: Interruptions) -> list[str]:
-    """The trace files a trace scenario replays, one a zone: ``path``, the ``paths`` list,
-    or the files matching the ``paths`` glob, sorted by name; [] for other models."""
-    if spec.model != "trace":
-        return []
-    if spec.path is not None:
-        return [spec.path]
-    if isinstance(spec.paths, list):
-        return spec.paths
-    matches = sorted(glob.glob(spec.paths or ""))
-    if not matches:
-        raise ScenarioError(f"interruptions.paths: no trace file matches {spec.paths!r}")
-    return matches
-
-
-def load_traces(spec: Interruptions) -> tuple[Trace, ...]:
-    """The traces of a trace scenario's zones, in order (DESIGN.md §1, Many zones)."""
-    key = "interruptions.path" if spec.path is not None else "interruptions.paths"
-    return tuple(load_trace(path, key) for path in trace_paths(spec))
-
-
-@functools.lru_cache(maxsize=64)
-def load_trace(path: str, key: str = "interruptions.path") -> Trace:
-    """Read an availability trace in either format of shared/data/traces (its README).
-
-    JSON: ``metadata.gap_seconds`` and ``data`` with 1 = preempted (optional ``prices``,
-    spot USD/h per tick).  CSV: ``date,availability`` rows with 1 = available, irregular
-    ticks honoured; the last tick lasts the median gap.  The format decides the convention.
-    """
-    file = Path(path)
-    if not file.is_file():
-        raise ScenarioError(
-            f"{key}: trace file not found: {file} (set it with --set "
-            f"{key}=FILE; shipped trace presets read ../shared/data/traces "
-            "beside a checkout of the repository)"
-        )
-    try:
-        text = file.read_text(encoding="utf-8")
-        if not text.strip():
-            raise ValueError("the trace is empty")
-        starts_s, available, period_s, prices, zone = (
-            _json_trace(text) if file.suffix == ".json" else _csv_trace(text, file)
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ScenarioError(f"{key}: {file}: {exc}") from None
-    return Trace.of(starts_s, available, period_s, prices, zone or file.stem)
-
-
-def _ticks(values: list[Any], file_kind: str) -> np.ndarray:
-    if not values:
-        raise ValueError("the trace is empty")
-    if any(v not in (0, 1) or (isinstance(v, float) and v not in (0.0, 1.0)) for v in values):
-        raise ValueError(f"{file_kind} values must be 0 or 1")
-    return np.asarray(values, dtype=int)
-
-
-def _json_trace(text: str) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None, str]:
-    doc = json.loads(text)
-    if not isinstance(doc, dict) or "data" not in doc or "metadata" not in doc:
-        raise ValueError("not a trace: expected JSON with 'metadata' and 'data'")
-    preempted = _ticks(doc["data"], "data")
-    gap_s = float(doc["metadata"]["gap_seconds"])
-    prices = doc.get("prices")
-    price_array = np.asarray(prices, dtype=float) if prices else None
-    if price_array is not None and len(price_array) != len(preempted):
-        raise ValueError("'prices' must have one value per tick")
-    zone = str(doc["metadata"].get("zone") or "")
-    starts_s = np.arange(len(preempted)) * gap_s
-    return starts_s, preempted == 0, len(preempted) * gap_s, price_array, zone
-
-
-def _utc_timestamp(text: str) -> float:
-    """Seconds since the epoch of an ISO time; one without a zone is UTC, never the
-    machine's local time (whose daylight-saving jumps would reorder the ticks)."""
-    moment = datetime.fromisoformat(text)
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-
-
-def _csv_trace(text: str, file: Path) -> tuple[np.ndarray, np.ndarray, float, None, str]:
-    rows = list(csv.reader(text.splitlines()))
-    if not rows or [c.strip() for c in rows[0]] != ["date", "availability"]:
-        raise ValueError("not a trace: expected JSON, or CSV with header 'date,availability'")
-    body = [row for row in rows[1:] if row]
-    available = _ticks([int(row[1]) for row in body], "availability")
-    times = np.array([_utc_timestamp(row[0]) for row in body])
-    starts_s = times - times[0]
-    if len(starts_s) > 1 and np.any(np.diff(starts_s) <= 0):
-        raise ValueError("timestamps must increase")
-    last_s = float(np.median(np.diff(starts_s))) if len(starts_s) > 1 else 1.0
-    return starts_s, available == 1, float(starts_s[-1] + last_s), None, ""
-
-
-def trace_origin(path: str) -> datetime | None:
-    """When a trace's first tick starts, in UTC (JSON ``metadata.start_time``; a CSV's first
-    date), for what needs the clock (hour-of-day fits).  A date without a zone is UTC."""
-    text = Path(path).read_text(encoding="utf-8")
-    try:
-        if Path(path).suffix == ".json":
-            stamp = json.loads(text)["metadata"].get("start_time")
-        else:
-            stamp = next(row[0] for row in list(csv.reader(text.splitlines()))[1:] if row)
-        moment = datetime.fromisoformat(stamp)
-    except (ValueError, KeyError, TypeError, StopIteration):
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def _beside(scenario_file: Path, relative: str) -> str:
+    """A path the file names, taken beside it, unless it is a shipped trace's name (or a
+    glob of such names) and no such file is there."""
+    beside = scenario_file.parent / relative
+    if inputs.exists(beside) or not shipped.names_traces(relative):
+        return str(beside)
+    return relative

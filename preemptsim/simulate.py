@@ -12,7 +12,8 @@ from preemptsim import billing, fast
 from preemptsim.analytic import segments
 from preemptsim.engine import Plan, RunRecord, run_once
 from preemptsim.interruptions import Trace
-from preemptsim.scenario import Scenario, ScenarioError, load_traces
+from preemptsim.scenario import Scenario, ScenarioError
+from preemptsim.tracefile import load_traces
 from preemptsim.units import format_duration
 
 COLUMNS = (

@@ -21,7 +21,8 @@ import pandas as pd
 
 from preemptsim import chunks, outputs
 from preemptsim.grid import Point, SweepError, Task
-from preemptsim.scenario import Scenario, trace_paths
+from preemptsim.scenario import Scenario
+from preemptsim.tracefile import trace_paths
 
 FORMAT = "preemptsim-sweep/2"
 FINAL_FILES = ("summary.csv", "runs.parquet", "optimum.json", "manifest.json")

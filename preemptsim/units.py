@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 
+from preemptsim.errors import quoted
+
 SECONDS_PER_UNIT: dict[str, float] = {
     "ms": 1e-3,
     "s": 1.0,
@@ -32,7 +34,12 @@ GB_PER_UNIT: dict[str, float] = {
     "gib": 1024**3 / 1e9,
     "tib": 1024**4 / 1e9,
 }
-_TERM = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]+)\s*")
+# Unambiguous, so that matching is linear in the text's length (no backtracking between
+# the integer and fraction digits).
+_NUMBER = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_TERM = re.compile(rf"\s*({_NUMBER}(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z]+)\s*")
+MAX_TEXT = 100  # characters of a duration or size string
+MAX_SECONDS = 100 * 365.25 * 86400.0  # the longest duration: a century
 
 
 def _terms(text: str, table: dict[str, float]) -> float | None:
@@ -61,28 +68,32 @@ def parse_duration(value: object) -> float:
     Raises ValueError with a message fit to follow a key name.
     """
     seconds = _number(value)
-    if seconds is None and isinstance(value, str):
+    if seconds is None and isinstance(value, str) and len(value) <= MAX_TEXT:
         text = value.strip()
-        seconds = float(text) if re.fullmatch(r"[0-9]*\.?[0-9]+", text) else None
+        seconds = float(text) if re.fullmatch(_NUMBER, text) else None
         if seconds is None:
             negative = text.startswith("-")
             seconds = _terms(text.lstrip("-"), SECONDS_PER_UNIT)
             if seconds is not None and negative:
                 seconds = -seconds
     if seconds is None:
-        raise ValueError(f'must be a duration such as "90s", "30min" or "1h30min", got {value!r}')
+        raise ValueError(
+            f'must be a duration such as "90s", "30min" or "1h30min", got {quoted(value)}'
+        )
     if not math.isfinite(seconds):
         raise ValueError(f"must be a finite duration, got {value!r}")
+    if abs(seconds) > MAX_SECONDS:
+        raise ValueError(f"must be at most a century ({MAX_SECONDS:.4g}s), got {value!r}")
     return seconds
 
 
 def parse_size_gb(value: object) -> float:
     """Gigabytes (10⁹ bytes) in ``value`` (a number of GB or a size string)."""
     size = _number(value)
-    if size is None and isinstance(value, str):
+    if size is None and isinstance(value, str) and len(value) <= MAX_TEXT:
         size = _terms(value.strip(), GB_PER_UNIT)
     if size is None or not math.isfinite(size):
-        raise ValueError(f'must be a size such as "14GB" or "512MiB", got {value!r}')
+        raise ValueError(f'must be a size such as "14GB" or "512MiB", got {quoted(value)}')
     return size
 
 

@@ -37,13 +37,8 @@ def test_default_run_prints_the_runpod_comparison(capsys: pytest.CaptureFixture[
     assert "on-demand" in out and "deadline miss" in out and "spot saves" in out
 
 
-TRACES = SCENARIOS.parent.parent / "shared" / "data" / "traces"
-
-
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.stem)
 def test_json_for_every_shipped_scenario(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    if 'model = "trace"' in path.read_text() and not TRACES.is_dir():
-        pytest.skip("this preset replays ../shared/data/traces, which is not here")
     assert main(["run", str(path), "--reps", "100", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert set(summary) == SUMMARY_KEYS

@@ -93,6 +93,9 @@ def scripted_scenarios(draw: st.DrawFn) -> dict[str, Any]:
 def build(tables: dict[str, Any]) -> ps.Scenario:
     data: dict[str, Any] = {"name": "fast-vs-simpy", **tables}
     data["checkpoint"] = {k: v for k, v in data["checkpoint"].items() if v is not None}
+    policy = data["policy"]
+    if "deadline" in policy:  # one shorter than the work is refused (DESIGN.md §2, limits)
+        policy["deadline"] = max(policy["deadline"], data["job"]["work"])
     return ps.load_scenario(data)
 
 

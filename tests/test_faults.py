@@ -276,7 +276,7 @@ def test_run_out_on_a_full_disk_leaves_nothing_half_written(
         capsys.readouterr()
         assert main(["run", "--reps", "20", "--out", str(out), *extra]) == 1
         err = capsys.readouterr().err
-        assert err == f"preemptsim: error: [Errno 28] No space left on device: '{out / name}'\n"
+        assert err == f"preemptsim: error: {out / name}: cannot write (No space left on device)\n"
     assert not fresh.exists()
     assert {p.name: p.read_bytes() for p in used.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["used"]  # no temporary folder left
@@ -288,7 +288,7 @@ def test_advise_out_on_a_full_disk_leaves_nothing(
     monkeypatch.setattr("pandas.DataFrame.to_csv", no_space)
     out = tmp_path / "advice"
     assert main(["advise", "--reps", "40", "--json", "--out", str(out)]) == 1
-    assert f"No space left on device: '{out / 'candidates.csv'}'" in capsys.readouterr().err
+    assert f"{out / 'candidates.csv'}: cannot write (No space left on device)" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 

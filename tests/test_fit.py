@@ -26,7 +26,6 @@ COVERAGE_BAND = (
     0.95 - 3 * math.sqrt(0.95 * 0.05 / SEEDS),
     0.95 + 3 * math.sqrt(0.95 * 0.05 / SEEDS),
 )
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
 SCENARIO = """\
 name = "fitted"
 [job]
@@ -294,11 +293,10 @@ def test_missing_file_and_a_model_that_cannot_be_fitted(
         ps.fit(write_trace(tmp_path / "gone.json", [1, 1]))
 
 
-@pytest.mark.skipif(not TRACES.is_dir(), reason="shared/data/traces is not beside this checkout")
 def test_shipped_traces_fit_and_load() -> None:
     # A zone where capacity comes and goes within the day: Weibull with shape < 1 wins.
-    result = ps.fit(TRACES / "gcp-h100" / "us-east4-a.json")
+    result = ps.fit("gcp-h100/us-east4-a")
     assert result.best == "weibull" and result.fits["weibull"].parameters["shape"].high < 1
     assert scenario_with(text.toml_text(result)).interruptions.model == "weibull"
-    aws = ps.fit(TRACES / "aws-v100" / "us-west-2b_v100_1.csv")
+    aws = ps.fit("aws-v100/us-west-2b_v100_1")
     assert aws.lifetimes.first is not None and aws.lifetimes.first.year == 2023

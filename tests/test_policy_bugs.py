@@ -20,14 +20,13 @@ import numpy as np
 import pytest
 
 import preemptsim as ps
-from preemptsim import ScenarioError
+from preemptsim import ScenarioError, shipped
 from preemptsim.engine import Plan, run_once
 from preemptsim.interruptions import Replay, Trace
-from preemptsim.scenario import load_trace
+from preemptsim.tracefile import load_trace
 from tests.conftest import scenario
 
 ENGINES = ("simpy", "fast")
-TRACES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "traces"
 
 
 def one(sc: ps.Scenario, engine: str = "simpy") -> dict[str, Any]:
@@ -314,15 +313,14 @@ def test_csv_trace_times_are_utc_whatever_the_local_zone(tmp_path: Path, zone: s
     assert load_trace(str(path)).starts_s[1] == 1200.0
 
 
-@pytest.mark.skipif(not (TRACES / "aws-v100").is_dir(), reason="shared/data/traces is not here")
 def test_shipped_aws_traces_load_in_new_york() -> None:
     # Each file of aws-v100 loads under TZ=America/New_York (a fresh process: the zone is
     # read at start) with the same ticks as in UTC.
     script = (
-        "import sys, numpy as np; from preemptsim.scenario import load_trace;"
+        "import sys, numpy as np; from preemptsim.tracefile import load_trace;"
         "print(sum(float(load_trace(p).starts_s.sum()) for p in sys.argv[1:]))"
     )
-    files = sorted(str(p) for p in (TRACES / "aws-v100").glob("*.csv"))
+    files = [name for name in shipped.traces() if name.startswith("aws-v100/")]
     sums = [
         subprocess.run(
             [sys.executable, "-c", script, *files],

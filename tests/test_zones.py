@@ -187,7 +187,7 @@ def test_bad_zone_input(tmp_path: Path, alternating: list[str]) -> None:
         zones_scenario(alternating, "stay", interruptions={"path": alternating[0]})
     with pytest.raises(ScenarioError, match=r"^interruptions\.paths: zones replay traces"):
         zones_scenario(alternating, "stay", interruptions={"model": "poisson", "mtbi": "1h"})
-    poisson = {"model": "poisson", "mtbi": "1h", "paths": None}
+    poisson = {"model": "poisson", "mtbi": "1h", "paths": None, "start": "random"}
     with pytest.raises(ScenarioError, match=r"^placement\.start_zone: names a trace's zone"):
         zones_scenario([], "stay", interruptions=poisson, placement={"start_zone": "a"})
 

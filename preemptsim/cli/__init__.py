@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from preemptsim.cli.advise import add_advise
-from preemptsim.cli.common import presets
+from preemptsim.cli.common import Parser
 from preemptsim.cli.measure import add_calibrate, add_fit, add_probe
 from preemptsim.cli.plot import add_plot
 from preemptsim.cli.run import add_presets, add_run
 from preemptsim.cli.sweep import add_sweep
-from preemptsim.errors import InputError, UsageError
+from preemptsim.errors import InputError, UsageError, printable
+from preemptsim.shipped import presets
 
 __all__ = ["build_parser", "main", "presets"]
 
@@ -27,7 +28,7 @@ DEBUG_HELP = "show the traceback of an error"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="preemptsim",
         description="Should this GPU job run on spot? Cost, completion time and deadline "
         "risk of checkpointed jobs on preemptible instances, against on-demand.",
@@ -54,7 +55,7 @@ def _errors(debug: bool) -> Iterator[list[int]]:
     except InputError as exc:
         if debug:
             raise
-        print(f"preemptsim: error: {exc}", file=sys.stderr)
+        print(f"preemptsim: error: {printable(str(exc))}", file=sys.stderr)
         code[0] = 2
     except BrokenPipeError:  # output piped into a command that stopped reading (head)
         sys.stderr.close()
@@ -62,7 +63,7 @@ def _errors(debug: bool) -> Iterator[list[int]]:
     except (OSError, RuntimeError, ValueError) as exc:
         if debug:
             raise
-        print(f"preemptsim: error: {exc}", file=sys.stderr)
+        print(f"preemptsim: error: {printable(str(exc))}", file=sys.stderr)
         code[0] = 1
     except KeyboardInterrupt:
         if debug:

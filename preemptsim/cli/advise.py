@@ -14,6 +14,7 @@ from preemptsim.cli.common import (
     load,
     max_miss,
     save_figure,
+    whole_number,
 )
 
 
@@ -54,7 +55,9 @@ def add_advise(commands: Subparsers) -> None:
         metavar="P",
         help="the deadline-miss probability allowed, e.g. 0.05 or 5%% (default 5%%)",
     )
-    adv.add_argument("--reps", type=int, default=500, help="replications a point (default 500)")
+    adv.add_argument(
+        "--reps", type=whole_number, default=500, help="replications a point (default 500)"
+    )
     adv.add_argument("--json", action="store_true", help="print the advice as JSON")
     adv.add_argument("--out", metavar="DIR", help="write advice.json and candidates.csv")
     adv.add_argument("--force", action="store_true", help="overwrite a non-empty --out")

@@ -6,38 +6,67 @@ Imports here stay light (no pandas, scipy or matplotlib): they load with every c
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
-from preemptsim.errors import UsageError
+from preemptsim.errors import UsageError, printable, quoted
+from preemptsim.shipped import DEFAULT_PRESET, scenario_path
 
 if TYPE_CHECKING:
     from preemptsim.scenario import Scenario
 
-DEFAULT_PRESET = "runpod-a6000-lora-7b"
-Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Subparsers: TypeAlias = "argparse._SubParsersAction[Parser]"
 
 
-def presets() -> dict[str, Path]:
-    """The shipped scenarios by name: scenarios/ of a source tree, or the installed copy."""
-    package = Path(__file__).resolve().parents[1]
-    folders = [package.parent / "scenarios", package / "presets"]
-    folder = next((f for f in folders if f.is_dir()), folders[-1])
-    return {path.stem: path for path in sorted(folder.glob("*.toml"))}
+class Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line, ``preemptsim run: --reps: expected a whole
+    number, got 'abc'`` (exit 2), not the usage block; its subcommands' parsers too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {printable(message.removeprefix('argument '))}\n")
 
 
-def resolve_scenario(name: str | None) -> Path:
-    """A scenario path from a path or a preset name (the RunPod preset when None)."""
-    name = name or DEFAULT_PRESET
-    path = Path(name)
-    if path.exists() or path.suffix == ".toml":
-        return path
-    known = presets()
-    if name not in known:
-        raise UsageError(f"{name}: no such scenario file or preset ({', '.join(known)})")
-    return known[name]
+def whole_number(text: str) -> int:
+    """An option's whole number (argparse type)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number, got {quoted(text, 40)}"
+        ) from None
+
+
+def positive_number(text: str) -> float:
+    """An option's finite positive number (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {quoted(text, 40)}")
+    return value
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as strict JSON; refuse (exit 2) what holds a non-finite number."""
+    try:
+        text = json.dumps(data, indent=2, allow_nan=False)
+    except ValueError:
+        raise UsageError(
+            "the results overflow (a non-finite number): the scenario's values are too large"
+        ) from None
+    print(text)
+
+
+def check_writable_file(out: str | None, flag: str) -> None:
+    """A FILE option (``--timeline``, calibrate's ``--out``): not a folder, checked before
+    any work."""
+    if out is not None and (Path(out).is_dir() or out.endswith(("/", "\\"))):
+        raise UsageError(f"{flag} {printable(out)}: is a folder; expected a file name")
 
 
 def parse_value(text: str) -> Any:
@@ -62,7 +91,7 @@ def load(args: argparse.Namespace) -> Scenario:
     """The scenario named on the command line, with its ``--set`` overrides."""
     from preemptsim.scenario import load_scenario
 
-    scenario = load_scenario(resolve_scenario(args.scenario))
+    scenario = load_scenario(scenario_path(args.scenario))
     overrides = parse_assignments(args.set or [], "--set")
     return scenario.with_values({k: parse_value(v) for k, v in overrides.items()})
 
@@ -102,7 +131,7 @@ def add_scenario_options(parser: argparse.ArgumentParser, *, optional: bool) -> 
     parser.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a scenario key"
     )
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument("--seed", type=whole_number, default=1, help="random seed (default 1)")
 
 
 def save_plot(kind: str, tables: dict[str, Any], out: Path, *, quiet: bool = False) -> None:

@@ -7,8 +7,9 @@ import sys
 import tomllib
 from pathlib import Path
 
-from preemptsim.cli.common import Subparsers, resolve_scenario
+from preemptsim.cli.common import Subparsers, check_writable_file, positive_number
 from preemptsim.errors import UsageError
+from preemptsim.shipped import scenario_path
 
 PROBE_NEEDS_TORCH = "preemptsim probe needs PyTorch: pip install 'preemptsim[probe]'"
 
@@ -41,7 +42,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from preemptsim import calibrate, outputs
     from preemptsim.scenario import load_scenario
 
-    path = resolve_scenario(args.scenario)
+    path = scenario_path(args.scenario)
+    check_writable_file(args.out, "--out")
     load_scenario(path)  # a bad scenario fails here, with its own message
     out = Path(args.out) if args.out else None
     text = calibrate.calibrated_scenario(
@@ -90,7 +92,7 @@ def add_calibrate(commands: Subparsers) -> None:
     )
     cal.add_argument(
         "--bytes-per-param",
-        type=float,
+        type=positive_number,
         metavar="B",
         help="checkpoint bytes per trained parameter (default: as the probe measured)",
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tomllib
 from contextlib import nullcontext
@@ -14,10 +13,13 @@ from preemptsim.cli.common import (
     Subparsers,
     add_scenario_options,
     check_out,
+    check_writable_file,
     load,
-    presets,
+    print_json,
+    whole_number,
 )
 from preemptsim.errors import UsageError
+from preemptsim.shipped import presets
 
 if TYPE_CHECKING:
     from preemptsim.fast import Engine
@@ -63,6 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:
         check_out(out, args.force)
+    check_writable_file(args.timeline, "--timeline")
     with outputs.staged(out) if out is not None else nullcontext() as folder:
         with outputs.RunsWriter(folder, out) if folder and out else nullcontext() as writer:
             tally = simulate_in_chunks(scenario, args.reps, args.seed, args.engine, writer)
@@ -73,7 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         spans = timeline(scenario, 0, args.seed)
         outputs.write_atomic(Path(args.timeline), lambda tmp: spans.to_csv(tmp, index=False))
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print_json(summary)
     else:
         print(report.format_summary(summary, scenario))
         if args.out:
@@ -84,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def add_run(commands: Subparsers) -> None:
     run = commands.add_parser("run", help="simulate one scenario against on-demand")
     add_scenario_options(run, optional=True)
-    run.add_argument("--reps", type=int, default=2000, help="replications (default 2000)")
+    run.add_argument("--reps", type=whole_number, default=2000, help="replications (default 2000)")
     run.add_argument(
         "--engine",
         choices=ENGINES,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -14,7 +13,9 @@ from preemptsim.cli.common import (
     load,
     max_miss,
     parse_assignments,
+    print_json,
     save_plot,
+    whole_number,
 )
 from preemptsim.cli.run import ENGINES
 from preemptsim.errors import UsageError
@@ -44,7 +45,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         hint = f"; finish it with --resume --out {args.out}" if args.out else ""
         print(f"preemptsim: interrupted{hint}", file=sys.stderr)
         return 130
-    print(json.dumps(result.to_json(), indent=2) if args.json else report.format_sweep(result))
+    if args.json:
+        print_json(result.to_json())
+    else:
+        print(report.format_sweep(result))
     if args.out and not args.json:
         print(f"\nsummary.csv, runs.parquet, optimum.json, manifest.json written to {args.out}/")
     if args.plots:
@@ -66,13 +70,17 @@ def add_sweep(commands: Subparsers) -> None:
         metavar="KEY=VALUES",
         help="a key and its values: 5min,10min,1h or 5min:4h:log20 or spot,greedy",
     )
-    sw.add_argument("--reps", type=int, default=1000, help="replications per point (default 1000)")
-    sw.add_argument("--jobs", type=int, default=1, help="workers (default 1; 0 = all cores)")
+    sw.add_argument(
+        "--reps", type=whole_number, default=1000, help="replications per point (default 1000)"
+    )
+    sw.add_argument(
+        "--jobs", type=whole_number, default=1, help="workers (default 1; 0 = all cores)"
+    )
     sw.add_argument("--backend", choices=("process", "dask"), default="process")
     sw.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler (default: a local one)")
     sw.add_argument(
         "--chunk-reps",
-        type=int,
+        type=whole_number,
         metavar="N",
         help="replications per task and per chunk file (default 250)",
     )

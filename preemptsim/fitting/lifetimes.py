@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from preemptsim.scenario import ScenarioError, load_trace, trace_origin
+from preemptsim.scenario import ScenarioError
+from preemptsim.tracefile import load_trace, trace_origin, trace_path
 from preemptsim.units import parse_duration
 
 SECONDS_PER_DAY = 86400.0
@@ -52,11 +53,12 @@ class Lifetimes:
 
 
 def read(source: str | Path) -> Lifetimes:
-    """The lifetimes in ``source``: a JSON or ``date,availability`` CSV trace, or a CSV log."""
-    path = Path(source)
+    """The lifetimes in ``source``: a JSON or ``date,availability`` CSV trace (or a shipped
+    trace's name), or a CSV log."""
+    path = trace_path(str(source))  # a shipped trace's name (gcp-h100/us-west1-a) or a path
     if not path.is_file():
         raise FitError(f"{path}: {'not a regular file' if path.exists() else 'no such file'}")
-    if path.suffix == ".json" or _header(path) == ["date", "availability"]:
+    if path.suffix in (".json", ".gz") or _header(path) == ["date", "availability"]:
         return from_trace(path)
     return from_log(path)
 
