@@ -11,9 +11,11 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+from preemptsim import keyed
 
 if TYPE_CHECKING:  # scenario.py loads traces into this module's Trace
     from preemptsim.scenario import Interruptions
@@ -118,16 +120,27 @@ class Capped:
 
 
 def build(
-    spec: Interruptions, instances: int, rng: np.random.Generator, trace: Trace | None = None
+    spec: Interruptions,
+    instances: int,
+    rng: np.random.Generator,
+    trace: Trace | None = None,
+    offset_s: float = 0.0,
 ) -> Model:
     """The interruption model of one run for a gang of ``instances`` (a trace, loaded by
-    the caller, takes the whole gang when its capacity goes)."""
-    if trace is not None:
-        offset_s = rng.uniform(0.0, trace.period_s) if spec.start == "random" else spec.start
-        model: Model = Replay(trace, float(offset_s) % trace.period_s)
-    else:
-        model = _base(spec, instances, rng)
+    the caller, takes the whole gang when its capacity goes; the run replays it from
+    ``offset_s``, its ``start_offsets_s``)."""
+    model: Model = Replay(trace, offset_s) if trace is not None else _base(spec, instances, rng)
     return model if spec.max_lifetime is None else Capped(model, spec.max_lifetime)
+
+
+def start_offsets_s(
+    spec: Interruptions, period_s: float, seed: int, reps: np.ndarray
+) -> np.ndarray:
+    """Where in the trace replications ``reps`` start: ``start`` (a duration, wrapped into
+    the trace), or ``"random"``: one keyed draw per replication, the same in both engines."""
+    if spec.start == "random":
+        return keyed.random_starts_s(seed, reps, period_s)
+    return np.full(len(reps), float(spec.start) % period_s)  # type: ignore[arg-type]
 
 
 def _base(spec: Interruptions, instances: int, rng: np.random.Generator) -> Model:
@@ -161,7 +174,7 @@ class Trace:
     next_down_s: np.ndarray  # per tick: start of the first unavailable tick at or after it
     next_up_s: np.ndarray  # per tick: start of the first available tick at or after it
     prices_usd_per_hour: np.ndarray | None
-    usd_s: np.ndarray | None  # cumulative price × seconds at each tick's start
+    usd_s_at_ticks: np.ndarray | None  # cumulative price × seconds at each tick's start
 
     @classmethod
     def of(
@@ -185,6 +198,41 @@ class Trace:
             usd_s,
         )
 
+    def locate(self, t_s: Any, offset_s: Any) -> tuple[Any, Any]:
+        """The start (in run time) of the trace's repetition holding run time ``t_s`` of a
+        replay from ``offset_s``, and the tick index; floats or arrays alike.  The tick
+        tolerance holds across a repetition's end too: a moment a rounding error short of
+        it is in the next repetition's first tick."""
+        unrolled = t_s + offset_s
+        base = np.floor((unrolled + TICK_TOLERANCE_S) / self.period_s) * self.period_s
+        within_s = unrolled - base + TICK_TOLERANCE_S
+        return base - offset_s, np.searchsorted(self.starts_s, within_s, side="right") - 1
+
+    def take_at(self, start_s: Any, offset_s: Any) -> Any:
+        """When an instance started at ``start_s`` is taken: the next unavailable tick."""
+        base, index = self.locate(start_s, offset_s)
+        return base + self.next_down_s[index]
+
+    def capacity_at(self, t_s: Any, offset_s: Any) -> Any:
+        """The first moment at or after ``t_s`` with capacity."""
+        base, index = self.locate(t_s, offset_s)
+        return np.where(self.available[index], t_s, base + self.next_up_s[index])
+
+    def usd_s(self, t_s: Any, offset_s: Any) -> Any:
+        """USD·s/h spent by one instance from the trace's start to run time ``t_s``."""
+        cumulative, prices = self.usd_s_at_ticks, self.prices_usd_per_hour
+        assert cumulative is not None and prices is not None
+        unrolled = t_s + offset_s
+        cycles = np.floor(unrolled / self.period_s)
+        within = unrolled - cycles * self.period_s
+        index = np.searchsorted(self.starts_s, within, side="right") - 1
+        partial = prices[index] * (within - self.starts_s[index])
+        return cycles * cumulative[-1] + cumulative[index] + partial
+
+    def mean_usd_per_hour(self, start_s: Any, end_s: Any, offset_s: Any) -> Any:
+        """The mean spot price over [start_s, end_s] (end > start)."""
+        return (self.usd_s(end_s, offset_s) - self.usd_s(start_s, offset_s)) / (end_s - start_s)
+
 
 def _next_start(starts_s: np.ndarray, mask: np.ndarray, period_s: float) -> np.ndarray:
     """For each tick i, the start of the first tick j ≥ i with ``mask``, wrapping (+period)."""
@@ -207,41 +255,14 @@ class Replay:
     trace: Trace
     offset_s: float
 
-    def _locate(self, t_s: float) -> tuple[float, int]:
-        """The start of the trace's repetition holding run time ``t_s``, and the tick index.
-        The tick tolerance holds across a repetition's end too: a moment a rounding error
-        short of it is in the next repetition's first tick."""
-        unrolled = t_s + self.offset_s
-        period_s = self.trace.period_s
-        base = math.floor((unrolled + TICK_TOLERANCE_S) / period_s) * period_s
-        within_s = unrolled - base + TICK_TOLERANCE_S
-        index = int(np.searchsorted(self.trace.starts_s, within_s, side="right")) - 1
-        return base - self.offset_s, index
-
     def take_at(self, start_s: float) -> float:
-        base, index = self._locate(start_s)
-        return base + float(self.trace.next_down_s[index])
+        return float(self.trace.take_at(start_s, self.offset_s))
 
     def capacity_at(self, t_s: float) -> float:
-        base, index = self._locate(t_s)
-        if self.trace.available[index]:
-            return t_s
-        return base + float(self.trace.next_up_s[index])
+        return float(self.trace.capacity_at(t_s, self.offset_s))
 
     def usd_per_hour(self, start_s: float, end_s: float) -> float | None:
         """The mean spot price over [start_s, end_s], from the trace's per-tick prices."""
-        if self.trace.usd_s is None or end_s <= start_s:
+        if self.trace.usd_s_at_ticks is None or end_s <= start_s:
             return None
-        return (self._usd_s(end_s) - self._usd_s(start_s)) / (end_s - start_s)
-
-    def _usd_s(self, t_s: float) -> float:
-        """USD·s/h spent by one instance from the trace's start to run time ``t_s``."""
-        trace = self.trace
-        cumulative, prices = trace.usd_s, trace.prices_usd_per_hour
-        assert cumulative is not None and prices is not None
-        unrolled = t_s + self.offset_s
-        cycles = math.floor(unrolled / trace.period_s)
-        within = unrolled - cycles * trace.period_s
-        index = int(np.searchsorted(trace.starts_s, within, side="right")) - 1
-        partial = prices[index] * (within - trace.starts_s[index])
-        return float(cycles * cumulative[-1] + cumulative[index] + partial)
+        return float(self.trace.mean_usd_per_hour(start_s, end_s, self.offset_s))

@@ -5,8 +5,9 @@ process, record.py what a run returns.
 """
 
 from preemptsim.engine.job import MAX_LEASES, run_once
-from preemptsim.engine.plan import SOURCES, Plan, Streams, draw
+from preemptsim.engine.plan import Plan, Streams, draw
 from preemptsim.engine.record import Lease, Market, RunRecord, Span
+from preemptsim.keyed import SOURCES
 
 __all__ = [
     "MAX_LEASES",

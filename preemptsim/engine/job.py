@@ -14,6 +14,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import simpy
 
 from preemptsim import interruptions
@@ -98,7 +99,7 @@ class _Job:
         policy, remaining_s = self.plan.policy, self._remaining_s()
         restore_s = scenario.job.setup if first else scenario.restart.restore.mean_s
         unaffordable = policy.leave_spot(ready_s + restore_s, remaining_s, self._next_segment_s())
-        switch_s = min(policy.switch_at(remaining_s), ready_s if unaffordable else math.inf)
+        switch_s = min(float(policy.switch_at(remaining_s)), ready_s if unaffordable else math.inf)
         switch_s = max(begin_s, switch_s)
         if switch_s < ready_s or unaffordable:
             yield from self._wait(switch_s)
@@ -260,19 +261,11 @@ class _Job:
 
     def _next_segment_s(self) -> float:
         """Work and blocking write from the durable point to the next checkpoint."""
-        progress_s, segment = self.durable
-        if segment == self.plan.segments - 1:
-            return self.plan.work_s - progress_s
-        return (segment + 1) * self.plan.interval_s - progress_s + self.plan.snapshot_s
+        return float(self.plan.policy.next_segment_s(*self.durable))
 
     def _remaining_s(self) -> float:
         """C(t): work and blocking checkpoint writes left from the durable point."""
-        progress_s, segment = self.durable
-        return (
-            self.plan.work_s
-            - progress_s
-            + (self.plan.segments - 1 - segment) * self.plan.snapshot_s
-        )
+        return float(self.plan.policy.remaining_s(*self.durable))
 
     def _notice_helps(self) -> bool:
         """Whether to act on a notice: only when the segment under way would not be saved
@@ -402,7 +395,12 @@ def run_once(plan: Plan, seed: int, rep: int, *, trace_events: bool = False) -> 
     """Simulate replication ``rep`` of ``plan`` with its own random streams."""
     rngs = Streams(seed, rep)
     scenario = plan.scenario
-    model = interruptions.build(scenario.interruptions, scenario.job.instances, rngs[0], plan.trace)
+    spec, trace = scenario.interruptions, plan.trace
+    offset_s = 0.0
+    if trace is not None:
+        offsets_s = interruptions.start_offsets_s(spec, trace.period_s, seed, np.array([rep]))
+        offset_s = float(offsets_s[0])
+    model = interruptions.build(spec, scenario.job.instances, rngs[0], trace, offset_s)
     env = simpy.Environment()
     job = _Job(env, plan, model, rngs, [] if trace_events else None)
     job.process = env.process(job.run())

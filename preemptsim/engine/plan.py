@@ -13,8 +13,6 @@ from preemptsim.engine.record import Market
 from preemptsim.policies import Policy
 from preemptsim.scenario import Delay, Scenario
 
-SOURCES = ("interruptions", "downtime", "restore")
-
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -53,7 +51,7 @@ class Plan:
         count = segments(work_s, interval_s)[0]
         return cls(
             scenario=scenario,
-            policy=Policy.of(scenario, work_s + (count - 1) * snapshot_s, baseline),
+            policy=Policy.of(scenario, (work_s, interval_s, count, snapshot_s), baseline),
             first_market="on_demand" if baseline or scenario.policy.kind == "on_demand" else "spot",
             work_s=work_s,
             interval_s=interval_s,
