@@ -61,6 +61,11 @@ class Policy:
         return self.kind in ("greedy", "uniform_progress")
 
     @property
+    def returns_to_spot(self) -> bool:
+        """Whether the policy ever leaves on-demand for spot (Uniform Progress)."""
+        return self.kind == "uniform_progress"
+
+    @property
     def total_s(self) -> float:
         """C(0): the whole job on an uninterrupted instance."""
         return self.work_s + (self.segments - 1) * self.snapshot_s
@@ -107,7 +112,7 @@ class Policy:
         """Uniform Progress goes back to spot once cp(t) ≥ ep(t + 2d), and only if the
         safety net would let the spot instance work once relaunched (``relaunch_s`` from
         now): a return the net would undo at once is never made (no flapping)."""
-        if self.kind != "uniform_progress":
+        if not self.returns_to_spot:
             return _like(segment_s, False)
         ahead = self.total_s - remaining_s >= (now_s + 2 * self.changeover_s) * (
             self.total_s / self.deadline_s

@@ -94,10 +94,11 @@ def simulate(
     policies).  The two draw different random numbers from the same distributions.
     """
     check_can_finish(scenario)
+    trace = trace_of(scenario)
     if fast.applies(scenario, engine):
-        columns = fast.columns(scenario, reps, seed, first_rep=first_rep)
+        columns = fast.columns(scenario, reps, seed, first_rep=first_rep, trace=trace)
         return pd.DataFrame({name: columns[name] for name in COLUMNS})
-    plan = Plan.of(scenario, trace=trace_of(scenario))
+    plan = Plan.of(scenario, trace=trace)
     reps_range = range(first_rep, first_rep + reps)
     return table([row(i, run_once(plan, seed, i), scenario) for i in reps_range])
 

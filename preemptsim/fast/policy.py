@@ -1,0 +1,94 @@
+"""Deadline policies over arrays of replications: the moments at which the fast engine
+consults policies.py, whose rules (margins, leave and return conditions) are the SimPy
+engine's own, called here with arrays (DESIGN.md §1, Deadline policies).
+
+Two kinds of moment: between leases, the idle run's move to on-demand (a closed form:
+``Policy.switch_at``, or the safety net once capacity is back); and within a lease, each
+segment start, where the net may send a spot instance away or Uniform Progress may take
+the job back to spot.  Segment starts are scanned phase by phase over the replications
+still undecided, as the SimPy engine meets them; the scan stops at the lease's take.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from preemptsim.fast.draws import delay_s
+from preemptsim.fast.lease import Lease
+from preemptsim.fast.state import Context, Runs
+
+F = npt.NDArray[np.float64]
+I = npt.NDArray[np.int64]  # noqa: E741
+B = npt.NDArray[np.bool_]
+
+
+def begin(ctx: Context, runs: Runs, attempt: int) -> B:
+    """The downtime before this lease and its market (True: on-demand); the lease starts
+    at the new ``runs.now``.  Spot: provision (none at the first start), a manual
+    response after a take, then the wait for capacity, unless the policy moves to
+    on-demand first (DESIGN.md §1); on-demand: its provision (none at the first start)."""
+    plan, first = ctx.plan, attempt == 0
+    count = len(runs.row)
+    if ctx.on_demand:
+        return np.ones(count, bool)
+    begin_s = runs.now
+    provision = 0.0
+    if not first:
+        provision = delay_s(plan.scenario.restart.provision, lambda: ctx.uniform(1, attempt, runs))
+    response = np.where(runs.taken, plan.response_s, 0.0)
+    ready = ctx.takes.capacity(begin_s + provision + response, ctx.offsets[runs.row])
+    at, on_demand = ready, runs.to_on_demand.copy()
+    if plan.policy.deadline_aware:
+        policy = plan.policy
+        remaining = policy.remaining_s(runs.progress, runs.segment)
+        restore = plan.scenario.job.setup if first else plan.scenario.restart.restore.mean_s
+        segment_s = policy.next_segment_s(runs.progress, runs.segment)
+        unaffordable = policy.leave_spot(ready + restore, remaining, segment_s)
+        net = np.where(unaffordable, ready, np.inf)
+        switch = np.maximum(begin_s, np.minimum(policy.switch_at(remaining), net))
+        moves = (switch < ready) | unaffordable
+        at = np.where(moves, switch, ready)
+        on_demand |= moves
+    at = np.where(runs.to_on_demand, begin_s, at)
+    runs.switched = np.where(on_demand & np.isnan(runs.switched), at, runs.switched)
+    runs.wait = runs.wait + (at - begin_s)
+    if not first:
+        provision_od = np.where(on_demand, plan.od_provision_s, 0.0)
+        runs.wait, at = runs.wait + provision_od, at + provision_od
+    runs.now = at
+    return on_demand
+
+
+def leave_phase(ctx: Context, lease: Lease, on_demand: B, take: F, offset: F) -> I:
+    """The first phase at whose start the policy leaves this lease's market (``last + 1``
+    for none): a spot instance the safety net sends to on-demand, an on-demand one that
+    Uniform Progress takes back to spot while spot capacity is there.  Phases at or
+    after the take are not reached."""
+    policy, last = ctx.plan.policy, lease.last
+    found = last + 1
+    rows = np.flatnonzero(~on_demand | policy.returns_to_spot)
+    phase = 0
+    while rows.size:
+        j = np.full(rows.size, phase)
+        start = lease.phase_start(j, rows)
+        reached = start < take[rows]
+        progress, segment = lease.durable_at_start(j, rows)
+        remaining, segment_s = policy.remaining_s(progress, segment), lease.phase_s(j, rows)
+        od = on_demand[rows]
+        leaves = np.where(
+            od,
+            policy.leave_on_demand(start, remaining, segment_s)
+            & _capacity(ctx, start, offset[rows]),
+            policy.leave_spot(start, remaining, segment_s),
+        )
+        leaves &= reached
+        found[rows[leaves]] = phase
+        rows = rows[~leaves & reached & (phase < last[rows])]
+        phase += 1
+    return found
+
+
+def _capacity(ctx: Context, start: F, offset: F) -> B:
+    """Whether spot capacity is there at ``start`` (a new instance could start then)."""
+    return ctx.takes.capacity(start, offset) == start
