@@ -89,9 +89,10 @@ def simulate(
 
     Replication i draws from its own streams, keyed by (seed, i): any split of the
     replications into calls gives the same rows.  ``engine``: "simpy" (engine/, one run
-    at a time), "fast" (fast.py, vectorised; a ValueError naming the key where it cannot
-    run the scenario), or "auto": fast wherever it can, SimPy elsewhere (traces, deadline
-    policies).  The two draw different random numbers from the same distributions.
+    at a time), "fast" (fast/, vectorised; a ValueError naming the key where it cannot
+    run the scenario), or "auto": fast wherever it can (fast.unsupported), SimPy
+    elsewhere.  The two draw different random numbers from the same distributions, but
+    the same trace start: with fixed downtime and restore their rows are the same.
     """
     check_can_finish(scenario)
     trace = trace_of(scenario)

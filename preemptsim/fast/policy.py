@@ -22,6 +22,8 @@ F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]  # noqa: E741
 B = npt.NDArray[np.bool_]
 
+WINDOW = 16  # segment starts weighed at once per replication
+
 
 def begin(ctx: Context, runs: Runs, attempt: int) -> B:
     """The downtime before this lease and its market (True: on-demand); the lease starts
@@ -64,28 +66,35 @@ def leave_phase(ctx: Context, lease: Lease, on_demand: B, take: F, offset: F) ->
     """The first phase at whose start the policy leaves this lease's market (``last + 1``
     for none): a spot instance the safety net sends to on-demand, an on-demand one that
     Uniform Progress takes back to spot while spot capacity is there.  Phases at or
-    after the take are not reached."""
+    after the take are not reached.  Phases are weighed ``WINDOW`` at a time: a
+    (replications × phases) table of the rule, its first true entry per row."""
     policy, last = ctx.plan.policy, lease.last
     found = last + 1
     rows = np.flatnonzero(~on_demand | policy.returns_to_spot)
-    phase = 0
+    first = 0
     while rows.size:
-        j = np.full(rows.size, phase)
-        start = lease.phase_start(j, rows)
-        reached = start < take[rows]
-        progress, segment = lease.durable_at_start(j, rows)
-        remaining, segment_s = policy.remaining_s(progress, segment), lease.phase_s(j, rows)
-        od = on_demand[rows]
+        column = (rows, None)  # the rows' values as a column against the window's phases
+        j = first + np.arange(WINDOW)[None, :]
+        start = lease.phase_start(j, column)
+        reached = (start < take[column]) & (j <= last[column])
+        progress, segment = lease.durable_at_start(j, column)
+        remaining, segment_s = policy.remaining_s(progress, segment), lease.phase_s(j, column)
+        od = on_demand[column]
         leaves = np.where(
             od,
-            policy.leave_on_demand(start, remaining, segment_s)
-            & _capacity(ctx, start, offset[rows]),
+            policy.leave_on_demand(start, remaining, segment_s),
             policy.leave_spot(start, remaining, segment_s),
         )
         leaves &= reached
-        found[rows[leaves]] = phase
-        rows = rows[~leaves & reached & (phase < last[rows])]
-        phase += 1
+        back = od & leaves  # Uniform Progress returns only with spot capacity there
+        if back.any():
+            leaves[back] = _capacity(
+                ctx, start[back], np.broadcast_to(offset[column], back.shape)[back]
+            )
+        decided = leaves.any(axis=1)
+        found[rows[decided]] = first + np.argmax(leaves[decided], axis=1)
+        rows = rows[~decided & reached[:, -1]]
+        first += WINDOW
     return found
 
 
