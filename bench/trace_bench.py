@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from cant_be_late import TRACES, scenario  # the same job, on every zone
+
 import preemptsim as ps
 from preemptsim import fast
 from preemptsim.engine import Plan, run_once
@@ -27,23 +29,8 @@ from preemptsim.grid import parse_values
 from preemptsim.interruptions import Trace
 from preemptsim.simulate import trace_of
 
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces" / "gcp-h100"
 POLICIES = ("spot", "greedy", "uniform_progress")
 INTERVALS = "15min:4h:log16"
-
-
-def scenario(path: Path, kind: str) -> ps.Scenario:
-    return ps.load_scenario(
-        {
-            "name": f"trace-bench-{path.stem}",
-            "job": {"work": "48h"},
-            "checkpoint": {"interval": "1h", "write": "2min"},
-            "restart": {"provision": "6min", "restore": "6min"},
-            "interruptions": {"model": "trace", "path": str(path), "start": "random"},
-            "pricing": {"spot_usd_per_hour": 18.98, "on_demand_usd_per_hour": 82.53},
-            "policy": {"kind": kind, "deadline": "60h"},
-        }
-    )
 
 
 def best_rate(run: Callable[[], None], runs: int, repeat: int) -> float:

@@ -22,7 +22,8 @@ F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]  # noqa: E741
 B = npt.NDArray[np.bool_]
 
-WINDOW = 16  # segment starts weighed at once per replication
+WINDOWS = (4, 8, 16, 32)  # segment starts weighed at once: few at first (a spot lease
+# is often taken within a few), then more, the last width repeating
 
 
 def begin(ctx: Context, runs: Runs, attempt: int) -> B:
@@ -66,15 +67,16 @@ def leave_phase(ctx: Context, lease: Lease, on_demand: B, take: F, offset: F) ->
     """The first phase at whose start the policy leaves this lease's market (``last + 1``
     for none): a spot instance the safety net sends to on-demand, an on-demand one that
     Uniform Progress takes back to spot while spot capacity is there.  Phases at or
-    after the take are not reached.  Phases are weighed ``WINDOW`` at a time: a
+    after the take are not reached.  Phases are weighed a window at a time (WINDOWS): a
     (replications × phases) table of the rule, its first true entry per row."""
     policy, last = ctx.plan.policy, lease.last
     found = last + 1
     rows = np.flatnonzero(~on_demand | policy.returns_to_spot)
-    first = 0
+    first, round_ = 0, 0
     while rows.size:
+        width = WINDOWS[min(round_, len(WINDOWS) - 1)]
         column = (rows, None)  # the rows' values as a column against the window's phases
-        j = first + np.arange(WINDOW)[None, :]
+        j = first + np.arange(width)[None, :]
         start = lease.phase_start(j, column)
         reached = (start < take[column]) & (j <= last[column])
         progress, segment = lease.durable_at_start(j, column)
@@ -94,7 +96,7 @@ def leave_phase(ctx: Context, lease: Lease, on_demand: B, take: F, offset: F) ->
         decided = leaves.any(axis=1)
         found[rows[decided]] = first + np.argmax(leaves[decided], axis=1)
         rows = rows[~decided & reached[:, -1]]
-        first += WINDOW
+        first, round_ = first + width, round_ + 1
     return found
 
 
