@@ -128,6 +128,21 @@ def test_scripted_interruptions_give_the_same_rows(tables: dict[str, Any]) -> No
     assert_same_rows(ps.simulate(sc, 2, 1, engine="simpy"), vectorised)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tables=scripted_scenarios(),
+    kind=st.sampled_from(["greedy", "uniform_progress"]),
+    slack_s=whole(0, 600),
+)
+def test_deadline_policies_give_the_same_rows_on_scripted_interruptions(
+    tables: dict[str, Any], kind: str, slack_s: int
+) -> None:
+    tables["policy"] = {"kind": kind, "deadline": tables["job"]["work"] + slack_s}
+    sc = build(tables)
+    vectorised = fast_or_reject(sc, 2)
+    assert_same_rows(ps.simulate(sc, 2, 1, engine="simpy"), vectorised)
+
+
 def test_notice_at_the_very_finish_changes_nothing() -> None:
     # tests/conftest.py's job finishes at 38400 s.  A take at 39100 with 700 s of notice
     # gives the notice at 38400, on the finish: the segment under way ends before the take,
