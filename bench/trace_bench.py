@@ -10,7 +10,8 @@ greedy and uniform_progress.  First the runs per second of each engine over all 
 one process (best of ``--repeat``, the least disturbed by other work), and their ratio
 (goal ≥ 100×); the trace is loaded once per zone, outside the timing, as a sweep loads it
 once per task.  Then the sweep of 16 intervals × 3 policies × 13 zones × ``--sweep-reps``
-starts (624,000 runs) with ``--jobs`` workers, a loop over zones (goal < 60 s).
+starts (624,000 runs) with ``--jobs`` workers, one sweep whose first key is the trace
+file (as ``--vary interruptions.path=...``), one task a point (goal < 60 s).
 """
 
 from __future__ import annotations
@@ -66,15 +67,16 @@ def rates(
 
 
 def sweep_seconds(paths: list[Path], args: argparse.Namespace) -> tuple[float, int]:
-    """Wall time of the sweep over intervals × policies, one call per zone, and its runs."""
-    grid = {"checkpoint.interval": parse_values("checkpoint.interval", INTERVALS),
-            "policy.kind": list(POLICIES)}  # fmt: skip
-    start, runs = time.perf_counter(), 0
-    for path in paths:
-        result = ps.sweep(scenario(path, "spot"), grid, reps=args.sweep_reps, seed=1,
-                          jobs=args.jobs, chunk_reps=args.sweep_reps)  # fmt: skip
-        runs += len(result.runs)
-    return time.perf_counter() - start, runs
+    """Wall time of one sweep over zones × intervals × policies, and its runs."""
+    grid = {
+        "interruptions.path": [str(path) for path in paths],
+        "checkpoint.interval": parse_values("checkpoint.interval", INTERVALS),
+        "policy.kind": list(POLICIES),
+    }
+    start = time.perf_counter()
+    result = ps.sweep(scenario(paths[0], "spot"), grid, reps=args.sweep_reps, seed=1,
+                      jobs=args.jobs, chunk_reps=args.sweep_reps)  # fmt: skip
+    return time.perf_counter() - start, len(result.runs)
 
 
 def main() -> None:

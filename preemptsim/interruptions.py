@@ -140,7 +140,7 @@ def start_offsets_s(
     the trace), or ``"random"``: one keyed draw per replication, the same in both engines."""
     if spec.start == "random":
         return keyed.random_starts_s(seed, reps, period_s)
-    return np.full(len(reps), float(spec.start) % period_s)  # type: ignore[arg-type]
+    return np.full(len(reps), float(spec.start) % period_s)
 
 
 def _base(spec: Interruptions, instances: int, rng: np.random.Generator) -> Model:

@@ -214,7 +214,7 @@ class _Job:
     def _leave(self, segment_s: float) -> bool:
         """Whether the policy leaves this market at this segment start."""
         if self.market == "spot":
-            return self.plan.policy.leave_spot(self.env.now, self._remaining_s(), segment_s)
+            return bool(self.plan.policy.leave_spot(self.env.now, self._remaining_s(), segment_s))
         return self._leave_on_demand(segment_s)
 
     def _await_durable(self) -> Generator[simpy.Event, object, None]:

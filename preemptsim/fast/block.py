@@ -58,8 +58,8 @@ def _check_progress(ctx: Context, runs: Runs, before: tuple[F, I, F] | None) -> 
     restore_s = least_s(ctx.plan.scenario.restart.restore)
     if s.ephemeral:  # nothing survives a take: the whole job must fit in one lease
         zero = np.zeros(len(runs.row))
-        stuck = Lease.of(s, runs.progress, runs.segment, zero, zero + restore_s).finish
-        stuck = stuck >= lifetime_s
+        whole_s = Lease.of(s, runs.progress, runs.segment, zero, zero + restore_s).finish
+        stuck = whole_s >= lifetime_s
     else:
         durable = restore_s + (runs.segment + 1) * s.tau - runs.progress + s.snapshot + s.persist
         finish = restore_s + s.work - runs.progress

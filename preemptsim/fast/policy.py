@@ -11,6 +11,8 @@ still undecided, as the SimPy engine meets them; the scan stops at the lease's t
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -36,7 +38,7 @@ def begin(ctx: Context, runs: Runs, attempt: int) -> B:
     if ctx.on_demand:
         return np.ones(count, bool)
     begin_s = runs.now
-    provision = 0.0
+    provision: F | float = 0.0
     if not first:
         provision = delay_s(plan.scenario.restart.provision, lambda: ctx.uniform(1, attempt, runs))
     response = np.where(runs.taken, plan.response_s, 0.0)
@@ -75,7 +77,7 @@ def leave_phase(ctx: Context, lease: Lease, on_demand: B, take: F, offset: F) ->
     first, round_ = 0, 0
     while rows.size:
         width = WINDOWS[min(round_, len(WINDOWS) - 1)]
-        column = (rows, None)  # the rows' values as a column against the window's phases
+        column: Any = (rows, None)  # the rows' values as a column against the window's phases
         j = first + np.arange(width)[None, :]
         start = lease.phase_start(j, column)
         reached = (start < take[column]) & (j <= last[column])
@@ -102,4 +104,4 @@ def leave_phase(ctx: Context, lease: Lease, on_demand: B, take: F, offset: F) ->
 
 def _capacity(ctx: Context, start: F, offset: F) -> B:
     """Whether spot capacity is there at ``start`` (a new instance could start then)."""
-    return ctx.takes.capacity(start, offset) == start
+    return np.equal(ctx.takes.capacity(start, offset), start)
