@@ -26,13 +26,8 @@ def dense_check(scenario: ps.Scenario, advice, reps: int) -> str:
     grid = sorted({float(round(centre_s * 2 ** (k / 8))) for k in range(-16, 17)})
     grid = [v for v in fine_grid(policy, grid[0], grid[-1]) if v <= policy.job.work_s] or grid
     grid = sorted(set(grid) | {centre_s})
-    result = ps.sweep(
-        policy,
-        {"checkpoint.interval": grid},
-        reps=reps,
-        seed=advice.seed + 1,
-        max_miss=advice.max_miss if advice.max_miss is not None else None,
-    )
+    result = ps.sweep(policy, {"checkpoint.interval": grid}, reps=reps, seed=advice.seed + 1,
+                      max_miss=advice.max_miss if advice.max_miss is not None else None)
     flat = result.optimum["flat_range"]
     inside = flat is not None and flat[0] <= centre_s <= flat[1]
     return f"dense flat range {flat[0]:.0f}-{flat[1]:.0f} s: {'inside' if inside else 'OUTSIDE'}"
@@ -53,10 +48,8 @@ def main() -> None:
         advice = advise(scenario)
         took_s = time.perf_counter() - start
         choice = advice.recommendation
-        line = (
-            f"{name:26s} {took_s:6.1f} s  {choice['policy']:16s} "
-            f"every {choice['checkpoint_interval_s'] / 60:7.1f} min  ${choice['cost_usd']:,.2f}"
-        )
+        line = (f"{name:26s} {took_s:6.1f} s  {choice['policy']:16s} "
+                f"every {choice['checkpoint_interval_s'] / 60:7.1f} min  ${choice['cost_usd']:,.2f}")
         if not args.skip_dense and not math.isinf(took_s):
             line += "  " + dense_check(scenario, advice, args.dense_reps)
         print(line, flush=True)
