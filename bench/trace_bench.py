@@ -1,7 +1,7 @@
 """Trace replay with deadline policies, SimPy engine against the fast engine (issue 10).
 
     .venv/bin/python bench/trace_bench.py [--simpy-reps 20] [--fast-reps 2000] [--repeat 3]
-                                          [--sweep-reps 1000] [--jobs 2] [--no-sweep]
+                                          [--sweep-reps 1000] [--jobs 2] [--no-sweep] [--no-rates]
 
 The workload of Can't Be Late (REFERENCES.md §5): the 13 GCP H100 zones of
 ../shared/data/traces/gcp-h100, 48 h of work, deadline 60 h, a 1 h interval with a 2 min
@@ -87,11 +87,12 @@ def main() -> None:
     parser.add_argument("--sweep-reps", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--no-sweep", action="store_true")
+    parser.add_argument("--no-rates", action="store_true")
     args = parser.parse_args()
     paths = sorted(TRACES.glob("*.json"))
     print(f"{len(paths)} GCP H100 zones, 48 h of work, deadline 60 h, 1 h / 2 min, 6+6 min")
     print(f"{'policy':18s}{'SimPy runs/s':>14s}{'fast runs/s':>14s}{'ratio':>8s}")
-    for kind in POLICIES:
+    for kind in () if args.no_rates else POLICIES:
         zones = [(sc, trace_of(sc)) for sc in (scenario(path, kind) for path in paths)]
         simpy, vectorised = rates(zones, args)
         print(f"{kind:18s}{simpy:14,.0f}{vectorised:14,.0f}{vectorised / simpy:7.0f}x")

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from preemptsim.fast.draws import delay_s
 from preemptsim.fast.lease import Lease
 from preemptsim.fast.state import Context, Runs
+from preemptsim.policies import Policy
 
 F = npt.NDArray[np.float64]
 I = npt.NDArray[np.int64]  # noqa: E741
@@ -84,12 +85,7 @@ def leave_phase(ctx: Context, lease: Lease, on_demand: B, take: F, offset: F) ->
         progress, segment = lease.durable_at_start(j, column)
         remaining, segment_s = policy.remaining_s(progress, segment), lease.phase_s(j, column)
         od = on_demand[column]
-        leaves = np.where(
-            od,
-            policy.leave_on_demand(start, remaining, segment_s),
-            policy.leave_spot(start, remaining, segment_s),
-        )
-        leaves &= reached
+        leaves = reached & _leaves(policy, od, (start, remaining, segment_s))
         back = od & leaves  # Uniform Progress returns only with spot capacity there
         if back.any():
             leaves[back] = _capacity(
@@ -100,6 +96,16 @@ def leave_phase(ctx: Context, lease: Lease, on_demand: B, take: F, offset: F) ->
         rows = rows[~decided & reached[:, -1]]
         first, round_ = first + width, round_ + 1
     return found
+
+
+def _leaves(policy: Policy, on_demand: B, at: tuple[F, F, F]) -> B:
+    """Whether the policy leaves each lease's market at segment starts ``at`` (start,
+    remaining C, segment), each rule weighed only where its market is."""
+    back: B = policy.leave_on_demand(*at) if on_demand.any() else on_demand
+    if on_demand.all():
+        return back
+    spot: B = policy.leave_spot(*at)
+    return np.where(on_demand, back, spot) if on_demand.any() else spot
 
 
 def _capacity(ctx: Context, start: F, offset: F) -> B:
