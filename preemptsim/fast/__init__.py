@@ -83,9 +83,24 @@ def _context(plan: Plan, takes: Takes, seed: int, block: npt.NDArray[np.int64]) 
     if trace is not None:
         offsets = start_offsets_s(spec, trace.period_s, seed, block)
     on_demand = plan.first_market == "on_demand"
+    streams = Keyed(seed, block)
     return Context(
-        plan, Shape.of(plan), takes, Keyed(seed, block), offsets, on_demand, _alike(plan)
+        plan, Shape.of(plan), takes, streams, offsets, on_demand, _alike(plan), _stall_limit(plan)
     )
+
+
+def _stall_limit(plan: Plan) -> int | None:
+    """A trace replayed with fixed downtime and restore, on spot alone, is deterministic:
+    while the durable point stays put, each lease starts at a capacity return or at a take
+    plus the downtime (two moments per run of the trace), and does what it did the last
+    time it started there.  So more stalled leases in a row than such moments (and the
+    first) repeat for ever: the run never finishes.  None where that does not hold."""
+    scenario, trace = plan.scenario, plan.trace
+    fixed = scenario.restart.provision.is_fixed and scenario.restart.restore.is_fixed
+    if trace is None or not fixed or plan.policy.deadline_aware:
+        return None
+    runs = int(np.count_nonzero(trace.available[1:] != trace.available[:-1])) + 1
+    return 2 * runs + 2
 
 
 def _alike(plan: Plan) -> float | None:

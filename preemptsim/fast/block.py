@@ -30,6 +30,8 @@ def run_block(ctx: Context, count: int) -> Tallies:
             return out
         before = (runs.progress, runs.segment, runs.now)  # attempt replaces these arrays
         done, end = attempt(ctx, runs, number)
+        moved = (runs.progress != before[0]) | (runs.segment != before[1])
+        runs.stalls = np.where(moved, 0, runs.stalls + 1)
         if done.any():
             rows = runs.row[done]
             for f in fields(Runs):
@@ -39,7 +41,14 @@ def run_block(ctx: Context, count: int) -> Tallies:
             before = (before[0][~done], before[1][~done], before[2][~done])
         if not ctx.plan.policy.deadline_aware:  # a policy moves such runs to on-demand
             _check_progress(ctx, runs, before if number >= 1 else None)
-    raise RuntimeError(
+        if ctx.stall_limit is not None and (runs.stalls > ctx.stall_limit).any():
+            raise _never_finishes(ctx)  # what MAX_ATTEMPTS leases would end in
+    raise _never_finishes(ctx)
+
+
+def _never_finishes(ctx: Context) -> RuntimeError:
+    """The SimPy engine's error after MAX_LEASES instances (engine/job.py)."""
+    return RuntimeError(
         f"{ctx.plan.scenario.name}: no finish after {MAX_ATTEMPTS} instances: "
         "segments rarely fit between interruptions; checkpoint more often"
     )

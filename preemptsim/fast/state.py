@@ -19,7 +19,7 @@ I = npt.NDArray[np.int64]  # noqa: E741
 B = npt.NDArray[np.bool_]
 Tallies = dict[str, npt.NDArray[Any]]
 
-_INTS = ("row", "segment", "interruptions", "checkpoints")
+_INTS = ("row", "segment", "interruptions", "checkpoints", "stalls")
 _BOOLS = ("to_on_demand", "taken")
 
 
@@ -45,6 +45,7 @@ class Runs:
     switched: F  # when the run first moved to on-demand (NaN: never)
     to_on_demand: B  # the policy left spot: the next lease is on-demand
     taken: B  # the last lease was taken (a manual restart's response follows)
+    stalls: I  # leases in a row that moved the durable point nowhere
 
     @classmethod
     def start(cls, count: int) -> Runs:
@@ -72,6 +73,7 @@ class Context:
     offsets: F
     on_demand: bool  # policy.kind = "on_demand": one on-demand lease, never taken
     alike_after: float | None  # leases starting after this moment are all alike, if ever
+    stall_limit: int | None  # stalled leases after which a run certainly never finishes
 
     def uniform(self, source: int, attempt: int, runs: Runs) -> F:
         return self.streams.uniform(source, attempt, runs.row)
