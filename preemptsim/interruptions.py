@@ -12,9 +12,11 @@ import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+from preemptsim import keyed
 
 if TYPE_CHECKING:  # scenario.py loads traces into this module's Trace
     from preemptsim.scenario import Interruptions
@@ -128,19 +130,31 @@ class Capped:
 
 
 def build(
-    spec: Interruptions, instances: int, rng: np.random.Generator, traces: Sequence[Trace] = ()
+    spec: Interruptions,
+    instances: int,
+    rng: np.random.Generator,
+    traces: Sequence[Trace] = (),
+    offset_s: float = 0.0,
 ) -> tuple[Model, ...]:
     """The interruption models of one run for a gang of ``instances``, one per zone: the
-    traces of the zones, loaded by the caller, replay from one offset drawn once (over the
-    first zone's period) and take the whole gang when capacity goes; other models are one."""
-    models: list[Model] = [_base(spec, instances, rng)] if not traces else []
-    if traces:
-        period_s = traces[0].period_s
-        offset_s = float(rng.uniform(0.0, period_s) if spec.start == "random" else spec.start)
-        models = [Replay(trace, offset_s % trace.period_s) for trace in traces]
+    zones' traces, loaded by the caller, replay from one offset (the first zone's
+    ``start_offsets_s``, wrapped into each) and take the whole gang when capacity goes;
+    other models are one."""
+    models: list[Model] = [Replay(trace, offset_s % trace.period_s) for trace in traces]
+    models = models or [_base(spec, instances, rng)]
     if spec.max_lifetime is None:
         return tuple(models)
     return tuple(Capped(model, spec.max_lifetime) for model in models)
+
+
+def start_offsets_s(
+    spec: Interruptions, period_s: float, seed: int, reps: np.ndarray
+) -> np.ndarray:
+    """Where in the trace replications ``reps`` start: ``start`` (a duration, wrapped into
+    the trace), or ``"random"``: one keyed draw per replication, the same in both engines."""
+    if spec.start == "random":
+        return keyed.random_starts_s(seed, reps, period_s)
+    return np.full(len(reps), float(spec.start) % period_s)
 
 
 def _base(spec: Interruptions, instances: int, rng: np.random.Generator) -> Model:
@@ -174,7 +188,7 @@ class Trace:
     next_down_s: np.ndarray  # per tick: start of the first unavailable tick at or after it
     next_up_s: np.ndarray  # per tick: start of the first available tick at or after it
     prices_usd_per_hour: np.ndarray | None
-    usd_s: np.ndarray | None  # cumulative price × seconds at each tick's start
+    usd_s_at_ticks: np.ndarray | None  # cumulative price × seconds at each tick's start
     zone: str = ""  # the zone replayed (metadata, else the file's stem)
 
     @classmethod
@@ -201,6 +215,41 @@ class Trace:
             zone,
         )
 
+    def locate(self, t_s: Any, offset_s: Any) -> tuple[Any, Any]:
+        """The start (in run time) of the trace's repetition holding run time ``t_s`` of a
+        replay from ``offset_s``, and the tick index; floats or arrays alike.  The tick
+        tolerance holds across a repetition's end too: a moment a rounding error short of
+        it is in the next repetition's first tick."""
+        unrolled = t_s + offset_s
+        base = np.floor((unrolled + TICK_TOLERANCE_S) / self.period_s) * self.period_s
+        within_s = unrolled - base + TICK_TOLERANCE_S
+        return base - offset_s, np.searchsorted(self.starts_s, within_s, side="right") - 1
+
+    def take_at(self, start_s: Any, offset_s: Any) -> Any:
+        """When an instance started at ``start_s`` is taken: the next unavailable tick."""
+        base, index = self.locate(start_s, offset_s)
+        return base + self.next_down_s[index]
+
+    def capacity_at(self, t_s: Any, offset_s: Any) -> Any:
+        """The first moment at or after ``t_s`` with capacity."""
+        base, index = self.locate(t_s, offset_s)
+        return np.where(self.available[index], t_s, base + self.next_up_s[index])
+
+    def usd_s(self, t_s: Any, offset_s: Any) -> Any:
+        """USD·s/h spent by one instance from the trace's start to run time ``t_s``."""
+        cumulative, prices = self.usd_s_at_ticks, self.prices_usd_per_hour
+        assert cumulative is not None and prices is not None
+        unrolled = t_s + offset_s
+        cycles = np.floor(unrolled / self.period_s)
+        within = unrolled - cycles * self.period_s
+        index = np.searchsorted(self.starts_s, within, side="right") - 1
+        partial = prices[index] * (within - self.starts_s[index])
+        return cycles * cumulative[-1] + cumulative[index] + partial
+
+    def mean_usd_per_hour(self, start_s: Any, end_s: Any, offset_s: Any) -> Any:
+        """The mean spot price over [start_s, end_s] (end > start)."""
+        return (self.usd_s(end_s, offset_s) - self.usd_s(start_s, offset_s)) / (end_s - start_s)
+
 
 def _next_start(starts_s: np.ndarray, mask: np.ndarray, period_s: float) -> np.ndarray:
     """For each tick i, the start of the first tick j ≥ i with ``mask``, wrapping (+period)."""
@@ -223,47 +272,20 @@ class Replay:
     trace: Trace
     offset_s: float
 
-    def _locate(self, t_s: float) -> tuple[float, int]:
-        """The start of the trace's repetition holding run time ``t_s``, and the tick index.
-        The tick tolerance holds across a repetition's end too: a moment a rounding error
-        short of it is in the next repetition's first tick."""
-        unrolled = t_s + self.offset_s
-        period_s = self.trace.period_s
-        base = math.floor((unrolled + TICK_TOLERANCE_S) / period_s) * period_s
-        within_s = unrolled - base + TICK_TOLERANCE_S
-        index = int(np.searchsorted(self.trace.starts_s, within_s, side="right")) - 1
-        return base - self.offset_s, index
-
     def take_at(self, start_s: float) -> float:
-        base, index = self._locate(start_s)
-        return base + float(self.trace.next_down_s[index])
+        return float(self.trace.take_at(start_s, self.offset_s))
 
     def capacity_at(self, t_s: float) -> float:
-        base, index = self._locate(t_s)
-        if self.trace.available[index]:
-            return t_s
-        return base + float(self.trace.next_up_s[index])
+        return float(self.trace.capacity_at(t_s, self.offset_s))
 
     def price_at(self, t_s: float) -> float | None:
         """The spot price of the tick holding ``t_s``, where the trace gives prices."""
         if self.trace.prices_usd_per_hour is None:
             return None
-        return float(self.trace.prices_usd_per_hour[self._locate(t_s)[1]])
+        return float(self.trace.prices_usd_per_hour[int(self.trace.locate(t_s, self.offset_s)[1])])
 
     def usd_per_hour(self, start_s: float, end_s: float) -> float | None:
         """The mean spot price over [start_s, end_s], from the trace's per-tick prices."""
-        if self.trace.usd_s is None or end_s <= start_s:
+        if self.trace.usd_s_at_ticks is None or end_s <= start_s:
             return None
-        return (self._usd_s(end_s) - self._usd_s(start_s)) / (end_s - start_s)
-
-    def _usd_s(self, t_s: float) -> float:
-        """USD·s/h spent by one instance from the trace's start to run time ``t_s``."""
-        trace = self.trace
-        cumulative, prices = trace.usd_s, trace.prices_usd_per_hour
-        assert cumulative is not None and prices is not None
-        unrolled = t_s + self.offset_s
-        cycles = math.floor(unrolled / trace.period_s)
-        within = unrolled - cycles * trace.period_s
-        index = int(np.searchsorted(trace.starts_s, within, side="right")) - 1
-        partial = prices[index] * (within - trace.starts_s[index])
-        return float(cycles * cumulative[-1] + cumulative[index] + partial)
+        return float(self.trace.mean_usd_per_hour(start_s, end_s, self.offset_s))

@@ -99,15 +99,18 @@ def simulate(
 
     Replication i draws from its own streams, keyed by (seed, i): any split of the
     replications into calls gives the same rows.  ``engine``: "simpy" (engine/, one run
-    at a time), "fast" (fast.py, vectorised; a ValueError naming the key where it cannot
-    run the scenario), or "auto": fast wherever it can, SimPy elsewhere (traces, deadline
-    policies).  The two draw different random numbers from the same distributions.
+    at a time), "fast" (fast/, vectorised; a ValueError naming the key where it cannot
+    run the scenario), or "auto": fast wherever it can (fast.unsupported), SimPy
+    elsewhere.  The two draw different random numbers from the same distributions, but
+    the same trace start: with fixed downtime and restore their rows are the same.
     """
     check_can_finish(scenario)
-    if fast.applies(scenario, engine):
-        columns = fast.columns(scenario, reps, seed, first_rep=first_rep)
+    traces = load_traces(scenario.interruptions)
+    if fast.applies(scenario, engine):  # one zone at most
+        trace = traces[0] if traces else None
+        columns = fast.columns(scenario, reps, seed, first_rep=first_rep, trace=trace)
         return pd.DataFrame({name: columns[name] for name in COLUMNS})
-    plan = Plan.of(scenario, traces=load_traces(scenario.interruptions))
+    plan = Plan.of(scenario, traces=traces)
     reps_range = range(first_rep, first_rep + reps)
     return table([row(i, run_once(plan, seed, i), scenario) for i in reps_range])
 

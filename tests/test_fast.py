@@ -8,6 +8,8 @@ the guarantee that any split of the replications gives the same rows.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -130,6 +132,21 @@ def test_scripted_interruptions_give_the_same_rows(tables: dict[str, Any]) -> No
     assert_same_rows(ps.simulate(sc, 2, 1, engine="simpy"), vectorised)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tables=scripted_scenarios(),
+    kind=st.sampled_from(["greedy", "uniform_progress"]),
+    slack_s=whole(0, 600),
+)
+def test_deadline_policies_give_the_same_rows_on_scripted_interruptions(
+    tables: dict[str, Any], kind: str, slack_s: int
+) -> None:
+    tables["policy"] = {"kind": kind, "deadline": tables["job"]["work"] + slack_s}
+    sc = build(tables)
+    vectorised = fast_or_reject(sc, 2)
+    assert_same_rows(ps.simulate(sc, 2, 1, engine="simpy"), vectorised)
+
+
 def test_notice_at_the_very_finish_changes_nothing() -> None:
     # tests/conftest.py's job finishes at 38400 s.  A take at 39100 with 700 s of notice
     # gives the notice at 38400, on the finish: the segment under way ends before the take,
@@ -201,25 +218,43 @@ def test_means_agree_on_random_interruptions(tables: dict[str, Any]) -> None:
         agree(simpy[column], vectorised[column])
 
 
-def test_fast_refuses_traces_and_deadline_policies_in_one_line() -> None:
+def test_fast_refuses_what_it_cannot_run_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     greedy = scenario(policy={"kind": "greedy", "deadline": "20h"})
-    with pytest.raises(ValueError, match=r'^engine="fast" cannot .*policy\.kind = "greedy"'):
+    monkeypatch.setattr(
+        fast, "unsupported", lambda _: "interruptions.paths: needs the SimPy engine"
+    )
+    with pytest.raises(ValueError, match=r'^engine="fast" cannot .*interruptions\.paths') as caught:
         ps.simulate(greedy, 10, engine="fast")
-    trace = scenario(interruptions={"model": "trace", "path": "no-such-trace.json"})
-    with pytest.raises(ValueError, match=r'interruptions\.model = "trace"') as caught:
-        ps.simulate(trace, 10, engine="fast")
     assert "\n" not in str(caught.value)
+    assert len(ps.simulate(greedy, 10)) == 10  # auto: the SimPy engine
     with pytest.raises(ValueError, match="engine: must be"):
         ps.simulate(greedy, 10, engine="vectorised")  # type: ignore[arg-type]
 
 
-def test_auto_picks_fast_where_it_applies_and_simpy_elsewhere() -> None:
-    spot = scenario(interruptions={"model": "poisson", "mtbi": "8h"})
-    pd.testing.assert_frame_equal(ps.simulate(spot, 50, 3), ps.simulate(spot, 50, 3, engine="fast"))
-    greedy = scenario(policy={"kind": "greedy", "deadline": "20h"})
-    pd.testing.assert_frame_equal(
-        ps.simulate(greedy, 20, 3), ps.simulate(greedy, 20, 3, engine="simpy")
+def test_both_engines_refuse_a_bad_trace_with_the_same_line() -> None:
+    trace = scenario(interruptions={"model": "trace", "path": "no-such-trace.json"})
+    lines = set()
+    for engine in ("fast", "simpy"):
+        with pytest.raises(
+            ValueError, match=r"^interruptions\.path: no-such-trace.json: no such trace file"
+        ) as caught:
+            ps.simulate(trace, 10, engine=engine)  # type: ignore[arg-type]
+        lines.add(str(caught.value))
+    assert len(lines) == 1
+
+
+def test_auto_picks_the_fast_engine_for_policies_and_traces(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    path.write_text(
+        json.dumps({"metadata": {"gap_seconds": 3600}, "data": [0] * 5 + [1] + [0] * 6})
     )
+    for sc in (
+        scenario(interruptions={"model": "poisson", "mtbi": "8h"}),
+        scenario(policy={"kind": "greedy", "deadline": "20h"}),
+        scenario(interruptions={"model": "trace", "path": str(path)}),
+    ):
+        assert fast.applies(sc, "auto")
+        pd.testing.assert_frame_equal(ps.simulate(sc, 50, 3), ps.simulate(sc, 50, 3, engine="fast"))
 
 
 def test_any_split_of_the_replications_gives_the_same_rows(

@@ -6,9 +6,10 @@ replication, record.py what a run returns.
 """
 
 from preemptsim.engine.job import MAX_LEASES
-from preemptsim.engine.plan import SOURCES, Plan, Streams, draw
+from preemptsim.engine.plan import Plan, Streams, draw
 from preemptsim.engine.record import Lease, Market, RunRecord, Span
 from preemptsim.engine.run import run_once
+from preemptsim.keyed import SOURCES
 
 __all__ = [
     "MAX_LEASES",

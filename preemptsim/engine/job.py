@@ -108,12 +108,10 @@ class Job:
         from_s, carries = begin_s + provision_s + response_s, self.durable[0] > 0
         start = self.placement.start(from_s, self.zone, self.taken, carries)
         ready_s = start.ready_s  # after any copy of the checkpoint to another zone
-        policy, remaining_s = self.plan.policy, self.plan.remaining_s(self.durable)
+        policy, remaining_s = self.plan.policy, self._remaining_s()
         restore_s = scenario.job.setup if first else scenario.restart.restore.mean_s
-        unaffordable = policy.leave_spot(
-            ready_s + restore_s, remaining_s, self.plan.next_segment_s(self.durable)
-        )
-        switch_s = min(policy.switch_at(remaining_s), ready_s if unaffordable else math.inf)
+        unaffordable = policy.leave_spot(ready_s + restore_s, remaining_s, self._next_segment_s())
+        switch_s = min(float(policy.switch_at(remaining_s)), ready_s if unaffordable else math.inf)
         switch_s = max(begin_s, switch_s)
         if switch_s < ready_s or unaffordable:
             yield from self._wait(switch_s)
@@ -242,9 +240,7 @@ class Job:
     def _leave(self, segment_s: float) -> bool:
         """Whether the policy leaves this market at this segment start."""
         if self.market == "spot":
-            return self.plan.policy.leave_spot(
-                self.env.now, self.plan.remaining_s(self.durable), segment_s
-            )
+            return bool(self.plan.policy.leave_spot(self.env.now, self._remaining_s(), segment_s))
         return self._leave_on_demand(segment_s)
 
     def _await_durable(self) -> Generator[simpy.Event, object, None]:
@@ -286,8 +282,16 @@ class Job:
     def _leave_on_demand(self, segment_s: float) -> bool:
         now_s = self.env.now
         return self.placement.has_capacity(now_s, self.zone) and self.plan.policy.leave_on_demand(
-            now_s, self.plan.remaining_s(self.durable), segment_s
+            now_s, self._remaining_s(), segment_s
         )
+
+    def _next_segment_s(self) -> float:
+        """Work and blocking write from the durable point to the next checkpoint."""
+        return float(self.plan.policy.next_segment_s(*self.durable))
+
+    def _remaining_s(self) -> float:
+        """C(t): work and blocking checkpoint writes left from the durable point."""
+        return float(self.plan.policy.remaining_s(*self.durable))
 
     def _notice_helps(self) -> bool:
         """Whether to act on a notice: only when the segment under way would not be saved

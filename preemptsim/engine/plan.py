@@ -14,8 +14,6 @@ from preemptsim.engine.zones import Zones
 from preemptsim.policies import Policy
 from preemptsim.scenario import Delay, Scenario
 
-SOURCES = ("interruptions", "downtime", "restore")
-
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -59,7 +57,7 @@ class Plan:
         count = segments(work_s, interval_s)[0]
         return cls(
             scenario=scenario,
-            policy=Policy.of(scenario, work_s + (count - 1) * snapshot_s, baseline),
+            policy=Policy.of(scenario, (work_s, interval_s, count, snapshot_s), baseline),
             first_market="on_demand" if baseline or scenario.policy.kind == "on_demand" else "spot",
             work_s=work_s,
             interval_s=interval_s,
@@ -81,19 +79,6 @@ class Plan:
             zones=Zones.of(scenario, traces),
             traces=traces,
         )
-
-    def next_segment_s(self, durable: tuple[float, int]) -> float:
-        """Work and blocking write from the ``durable`` point (progress, its segment) to
-        the next checkpoint."""
-        progress_s, segment = durable
-        if segment == self.segments - 1:
-            return self.work_s - progress_s
-        return (segment + 1) * self.interval_s - progress_s + self.snapshot_s
-
-    def remaining_s(self, durable: tuple[float, int]) -> float:
-        """C(t): work and blocking checkpoint writes left from the ``durable`` point."""
-        progress_s, segment = durable
-        return self.work_s - progress_s + (self.segments - 1 - segment) * self.snapshot_s
 
     def position(self, progress_s: float, segment: int) -> tuple[float, int]:
         """Progress and its segment; a completed segment's end is the next one's start."""
