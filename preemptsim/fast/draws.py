@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtri
 
 from preemptsim.scenario import Delay
 
@@ -20,6 +19,8 @@ def delay_s(delay: Delay, uniform: Callable[[], F]) -> F | float:
         case "fixed":
             return float(delay.value)  # type: ignore[arg-type]
         case "lognormal":
+            from scipy.special import ndtri  # scipy loads only where a lognormal is drawn
+
             return delay.median * np.exp(delay.sigma * ndtri(uniform()))  # type: ignore[no-any-return]
         case "uniform":
             return delay.low + (delay.high - delay.low) * uniform()  # type: ignore[operator]
