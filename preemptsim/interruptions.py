@@ -123,11 +123,17 @@ def build(
     """The interruption model of one run for a gang of ``instances`` (a trace, loaded by
     the caller, takes the whole gang when its capacity goes)."""
     if trace is not None:
-        offset_s = rng.uniform(0.0, trace.period_s) if spec.start == "random" else spec.start
-        model: Model = Replay(trace, float(offset_s) % trace.period_s)
+        model: Model = Replay(trace, start_offset_s(spec, trace, rng))
     else:
         model = _base(spec, instances, rng)
     return model if spec.max_lifetime is None else Capped(model, spec.max_lifetime)
+
+
+def start_offset_s(spec: Interruptions, trace: Trace, rng: np.random.Generator) -> float:
+    """Where in ``trace`` a run starts: ``interruptions.start``, or with "random" a uniform
+    draw over the trace, the first draw of the run's interruptions stream."""
+    offset_s = rng.uniform(0.0, trace.period_s) if spec.start == "random" else spec.start
+    return float(offset_s) % trace.period_s
 
 
 def _base(spec: Interruptions, instances: int, rng: np.random.Generator) -> Model:
