@@ -23,6 +23,8 @@ from preemptsim.interruptions import Trace
 from preemptsim.offline import dp
 from preemptsim.scenario import Scenario, ScenarioError, load_trace
 
+BATCH = 25  # starts solved together
+
 __all__ = [
     "Optimum",
     "job_of",
@@ -175,4 +177,7 @@ def optimum_costs(scenario: Scenario, starts_s: list[float], cells: int = dp.CEL
     u = dp.step_s(job, cells)
     horizon_s = job.deadline_s + 4 * u
     per_start = [run_zones(scenario, s, horizon_s) for s in starts_s]
-    return dp.costs(per_start, job, *_moves(len(per_start[0])), u)
+    moves = _moves(len(zones_of(scenario)))
+    batches = range(0, len(per_start), BATCH)  # small batches stay in the CPU's caches
+    parts = [dp.costs(per_start[b : b + BATCH], job, *moves, u) for b in batches]
+    return np.concatenate(parts) if parts else np.array([])

@@ -20,7 +20,8 @@ import numpy as np
 
 TOLERANCE_S = 1e-6  # the engine's tick tolerance (interruptions.TICK_TOLERANCE_S)
 CELLS = 2000  # default: at most this many progress cells, and about CELLS² / 4 states
-SPOT, ON_DEMAND = 0, 1
+SPOT = 0  # a market index: 2·zone + (SPOT or 1 for on-demand)
+RESTORE_SHARE = 0.4  # u below this share of the restore: its capacity is checked
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,15 @@ class Solution:
 
 
 def step_s(job: Job, cells: int = CELLS) -> float:
-    """The grid step u: at most ``cells`` progress cells and about cells²/4 states."""
+    """The grid step u: at most ``cells`` progress cells and about cells²/4 states, but
+    below 0.4 × the restore where up to 3 × the cells allow: a spot restore then always
+    covers a stretch whose capacity is checked (_window_usd), else one could overlap an
+    outage, a bound far looser."""
     slack_s = max(job.deadline_s - job.work_s, 0.0)
-    return min(job.work_s, max(job.work_s / cells, math.sqrt(job.work_s * slack_s) * 2 / cells))
+    u = max(job.work_s / cells, math.sqrt(job.work_s * slack_s) * 2 / cells)
+    if 0 < RESTORE_SHARE * job.restore_s < u:
+        u = max(RESTORE_SHARE * job.restore_s, u / 3)
+    return min(job.work_s, u)
 
 
 def shortest(moves: np.ndarray) -> np.ndarray:
@@ -124,7 +131,7 @@ def _run(
     boundaries = [cost]
     for j in range(n_x):
         window = slice(j, j + n_z)
-        moved = _changeover(cost, cells.part[:, :, window], waits, usd)
+        moved = _changeover(cost, cells.part[:, :, window], cells.floor[:, window], waits, usd)
         cost = np.minimum(cost + cells.hold[:, :, window], moved + cells.restore[:, :, window])
         if path:
             boundaries.append(cost)
@@ -145,13 +152,16 @@ def _run(
 class _Cells:
     """USD per grid time i and market, (start, market, time): ``hold`` a working cell
     (inf where spot is not usable), ``part`` the same without availability (the cell a
-    changeover falls in is shared by the two leases), ``restore`` and ``setup`` the
-    restore or setup that ends a launch into (j, k), indexed by i = j + k."""
+    changeover falls in is shared by the leases), ``restore`` and ``setup`` the restore
+    or setup that ends a launch into (j, k), indexed by i = j + k; ``floor`` (start,
+    time) the least any market could charge for a cell from i to the end of the slack
+    (a lease launched and left within the cell lies there)."""
 
     hold: np.ndarray
     part: np.ndarray
     restore: np.ndarray
     setup: np.ndarray
+    floor: np.ndarray
 
     @classmethod
     def of(cls, starts: list[list[Zone]], job: Job, u: float, times: np.ndarray) -> _Cells:
@@ -160,15 +170,18 @@ class _Cells:
 
         part = table(lambda z: _cell_usd(z, job, u, times))
         usable = table(lambda z: _usable(z, u, times))
+        reach_s = times[-1] - times[0] + 2 * u  # to the end of the slack and beyond
+        floor = table(lambda z: _cell_usd(z, job, u, times, reach_s)).min(axis=1)
         return cls(
             np.where(usable, part, math.inf),
             part,
             table(lambda z: _window_usd(z, job, job.restore_s, u, times)),
             table(lambda z: _window_usd(z, job, job.setup_s, u, times)),
+            floor,
         )
 
     def one(self, b: int) -> _Cells:
-        return _Cells(self.hold[b], self.part[b], self.restore[b], self.setup[b])
+        return _Cells(self.hold[b], self.part[b], self.restore[b], self.setup[b], self.floor[b])
 
 
 def _markets(zones: list[Zone], per_zone: Callable[[Zone], list[np.ndarray]]) -> np.ndarray:
@@ -186,14 +199,15 @@ def _waits(job: Job, move_s: np.ndarray, u: float) -> np.ndarray:
 
 
 def _changeover(
-    cost: np.ndarray, part: np.ndarray, waits: np.ndarray, usd: np.ndarray
+    cost: np.ndarray, part: np.ndarray, floor: np.ndarray, waits: np.ndarray, usd: np.ndarray
 ) -> np.ndarray:
     """The best way into each (market, k) at the next boundary by a changeover within this
-    cell, before its restore.  The cell is shared by the two leases, so it costs at least
-    the cheaper of the two markets' ``part`` prices there: min over sources of cost +
-    min(part_source, part_target), taken as two running minima.  (start, market, k)."""
+    cell, before its restore.  The cell is shared by the leases, so it costs at least the
+    cheapest of the source's and the target's ``part`` and, for a lease launched and left
+    within it, the ``floor``: min over sources of cost + min(part_source, floor_source,
+    part_target), taken as two running minima.  (start, market, k)."""
     _, markets, n_z = cost.shape
-    paid = cost + part
+    paid = cost + np.minimum(part, floor[:, None, :])
     stay = np.minimum.accumulate(_by_zone(paid), axis=2)
     bare = np.minimum.accumulate(_by_zone(cost), axis=2)
     moved = np.full(cost.shape, math.inf)
@@ -232,11 +246,15 @@ def _least_price(zone: Zone, low_s: np.ndarray, high_s: np.ndarray) -> np.ndarra
     return least
 
 
-def _cell_usd(zone: Zone, job: Job, u: float, times: np.ndarray) -> list[np.ndarray]:
+def _cell_usd(
+    zone: Zone, job: Job, u: float, times: np.ndarray, reach_s: float | None = None
+) -> list[np.ndarray]:
     """USD of holding an instance that works through cell i (times [i·u, (i+1)·u) on the
     grid), per market: the schedule's slack lies in [k·u, (k+1)·u), so its real stretch
-    lies in [i·u, (i+2)·u); it costs at least u at the least price there."""
-    spot = _least_price(zone, times, times + 2 * u) * u / 3600.0 * job.instances
+    lies in [i·u, (i+2)·u) (or [i·u, i·u + reach]); it costs at least u at the least
+    price there."""
+    window_s = 2 * u if reach_s is None else reach_s
+    spot = _least_price(zone, times, times + window_s) * u / 3600.0 * job.instances
     on_demand = np.full(len(times), zone.on_demand_usd_per_hour * u / 3600.0 * job.instances)
     return [spot, on_demand]
 
@@ -288,7 +306,10 @@ class _Steps:
             top = k - self.waits[source // 2, market] + 1
             if top <= 0:
                 continue
-            shared = np.minimum(cells.part[source, j - 1 : j - 1 + top], cells.part[market, i])
+            here = slice(j - 1, j - 1 + top)
+            shared = np.minimum(
+                np.minimum(cells.part[source, here], cells.floor[here]), cells.part[market, i]
+            )
             offered = before[source, :top] + shared + self.usd[source // 2, market]
             found = np.flatnonzero(np.isclose(offered, paid, rtol=1e-12, atol=1e-9))
             if len(found):
