@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import preemptsim as ps
 from preemptsim import offline
 from preemptsim.cli import main
+from preemptsim.report import format_sweep
 from tests.conftest import scenario
 
 # W = 10 h; spot $1/h, on-demand $3/h; D = 3 min, R = 9 min: a changeover of 12 min.  The
@@ -115,10 +116,10 @@ def test_prices_gang_and_storage_are_billed(tmp_path: Path) -> None:
 
 
 def test_needs_a_trace_and_a_deadline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(ps.ScenarioError, match="interruptions.model"):
+    with pytest.raises(ps.ScenarioError, match=r"interruptions\.model"):
         ps.offline_optimum(scenario(policy={"deadline": "12h"}), start_s=0.0)
     sc = scenario(interruptions={"model": "trace", "path": write_trace(tmp_path, [0] * 24)})
-    with pytest.raises(ps.ScenarioError, match="policy.deadline"):
+    with pytest.raises(ps.ScenarioError, match=r"policy\.deadline"):
         ps.offline_optimum(sc, start_s=0.0)
     assert main(["optimum", "runpod-a6000-lora-7b"]) == 2
     err = capsys.readouterr().err
@@ -152,6 +153,7 @@ def test_sweep_over_policies_reports_the_gap(tmp_path: Path) -> None:
         runs = result.runs[result.runs["policy.kind"] == kind]
         expected = np.mean(runs["cost_usd"].to_numpy() / optimum)
         assert result.summary.at[index, "optimum_gap_mean"] == pytest.approx(expected)
+    assert "vs optimum" in format_sweep(result)
     plain = ps.sweep(scenario(), {"policy.kind": ["spot", "on_demand"]}, reps=2)
     assert plain.summary["optimum_gap_mean"].isna().all()
 

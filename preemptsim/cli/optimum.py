@@ -38,7 +38,8 @@ def _starts(args: argparse.Namespace, scenario: Scenario) -> list[float]:
         raise UsageError(f"--starts: must be at least 1, got {args.starts}")
     start = args.start if args.start is not None else scenario.interruptions.start
     if start == "random":
-        return offline.starts_of(scenario, args.seed, range(args.starts))
+        drawn = scenario.with_values({"interruptions.start": "random"})
+        return offline.starts_of(drawn, args.seed, range(args.starts))
     try:
         seconds = parse_duration(start)
     except ValueError as exc:

@@ -21,7 +21,6 @@ import numpy as np
 TOLERANCE_S = 1e-6  # the engine's tick tolerance (interruptions.TICK_TOLERANCE_S)
 CELLS = 2000  # default: at most this many progress cells, and about CELLS² / 4 states
 SPOT = 0  # a market index: 2·zone + (SPOT or 1 for on-demand)
-RESTORE_SHARE = 0.4  # u below this share of the restore: its capacity is checked
 
 
 @dataclass(frozen=True)
@@ -69,14 +68,9 @@ class Solution:
 
 
 def step_s(job: Job, cells: int = CELLS) -> float:
-    """The grid step u: at most ``cells`` progress cells and about cells²/4 states, but
-    below 0.4 × the restore where up to 3 × the cells allow: a spot restore then always
-    covers a stretch whose capacity is checked (_window_usd), else one could overlap an
-    outage, a bound far looser."""
+    """The grid step u: at most ``cells`` progress cells and about cells²/4 states."""
     slack_s = max(job.deadline_s - job.work_s, 0.0)
     u = max(job.work_s / cells, math.sqrt(job.work_s * slack_s) * 2 / cells)
-    if 0 < RESTORE_SHARE * job.restore_s < u:
-        u = max(RESTORE_SHARE * job.restore_s, u / 3)
     return min(job.work_s, u)
 
 
@@ -272,16 +266,43 @@ def _window_usd(
 ) -> list[np.ndarray]:
     """USD of a restore (or setup) of ``length_s`` that ends the changeover into (j, k),
     indexed by i = j + k: it ends within [i·u, (i+2)·u), so it lies in [i·u − length,
-    (i+2)·u] and costs at least its length at the least price there.  It always covers
-    [(i+2)·u − length, i·u], where a spot instance needs capacity throughout."""
+    (i+2)·u] and costs at least its length at the least price there.  On spot it needs
+    ``length_s`` of capacity without a break ending somewhere in that window."""
     hours = length_s / 3600.0 * job.instances
     spot = _least_price(zone, times - length_s, times + 2 * u) * hours
-    if length_s > 2 * u:
-        taken = np.concatenate([[0], np.cumsum(~zone.available)])
-        first = _tick_of(zone, times + 2 * u - length_s + 2 * TOLERANCE_S)
-        last = _tick_of(zone, times - 2 * TOLERANCE_S)
-        spot = np.where(taken[last + 1] - taken[first] > 0, math.inf, spot)
-    return [spot, np.full(len(times), zone.on_demand_usd_per_hour * hours)]
+    fits = _capacity_for(zone, length_s, times, times + 2 * u)
+    return [
+        np.where(fits, spot, math.inf),
+        np.full(len(times), zone.on_demand_usd_per_hour * hours),
+    ]
+
+
+def _capacity_for(zone: Zone, length_s: float, low_s: np.ndarray, high_s: np.ndarray) -> np.ndarray:
+    """Whether some stretch of ``length_s`` with capacity throughout ends in [low, high):
+    checked where capacity has lasted longest, at the end of each tick in the window."""
+    available, runs = zone.available, _run_starts(zone)
+    first, last = _tick_of(zone, low_s), _tick_of(zone, high_s - 2 * TOLERANCE_S)
+    ends = np.append(zone.starts_s[1:], math.inf)
+    fits = np.zeros(len(low_s), dtype=bool)
+    for extra in range(int(np.max(last - first, initial=0)) + 1):
+        tick = np.minimum(first + extra, last)
+        moment = np.minimum(ends[tick], high_s)
+        long_enough = moment - runs[tick] >= length_s - 4 * TOLERANCE_S
+        fits |= available[tick] & long_enough
+    return fits
+
+
+def _run_starts(zone: Zone) -> np.ndarray:
+    """Per tick, when the run of capacity it belongs to began (−inf at the zone's start)."""
+    available = zone.available
+    breaks = np.where(~available, np.arange(len(available)), -1)
+    last_break = np.maximum.accumulate(breaks)
+    first_tick = last_break + 1
+    starts = np.append(zone.starts_s, math.inf)
+    begun: np.ndarray = np.where(
+        first_tick == 0, -math.inf, starts[np.minimum(first_tick, len(available))]
+    )
+    return begun
 
 
 @dataclass(frozen=True)

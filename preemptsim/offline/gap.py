@@ -14,7 +14,7 @@ import pandas as pd
 from preemptsim.offline import optimum_costs, run_key, starts_of
 from preemptsim.scenario import Scenario
 
-CELLS = 1000  # a coarser grid than offline_optimum's: a looser (still valid) bound, faster
+CELLS = 500  # a coarser grid than offline_optimum's: a looser (still valid) bound, faster
 STARTS = 200  # the gap is the mean over the first replications, at most this many
 _KNOWN: dict[tuple[object, float], float] = {}
 _KNOWN_MAX = 100_000
