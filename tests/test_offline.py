@@ -145,6 +145,19 @@ def test_cli_prints_the_optimum_of_each_start(
     assert doc["optima"][0]["cost_usd"] == ps.offline_optimum(sc, starts[0]).cost_usd
 
 
+def test_starts_are_the_engines_draws(tmp_path: Path) -> None:
+    from preemptsim import interruptions
+    from preemptsim.engine import Streams
+    from preemptsim.simulate import trace_of
+
+    sc = on_trace(write_trace(tmp_path, GAP), "14h", start="random")
+    trace = trace_of(sc)
+    assert trace is not None
+    for rep, start_s in enumerate(offline.starts_of(sc, 5, range(4))):
+        replay = interruptions.build(sc.interruptions, 1, Streams(5, rep)[0], trace)
+        assert isinstance(replay, interruptions.Replay) and replay.offset_s == start_s
+
+
 def test_sweep_over_policies_reports_the_gap(tmp_path: Path) -> None:
     sc = on_trace(write_trace(tmp_path, GAP), "14h", start="random")
     result = ps.sweep(sc, {"policy.kind": ["spot", "greedy"]}, reps=4, seed=3)
