@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import preemptsim as ps
 from preemptsim import offline
 from preemptsim.cli import main
+from preemptsim.offline import dp
 from preemptsim.report import format_sweep
 from tests.conftest import scenario
 
@@ -184,7 +185,7 @@ ticks = st.lists(st.integers(0, 1), min_size=6, max_size=16)
     prices=st.lists(st.sampled_from([0.5, 1.0, 1.5]), min_size=16, max_size=16),
     work_h=st.sampled_from([2.0, 3.0, 4.5]),
     slack_h=st.sampled_from([0.0, 0.5, 1.5, 4.0]),
-    interval=st.sampled_from(["10min", "20min"]),  # a segment fits in any 30 min tick
+    interval=st.sampled_from(["5min", "10min"]),  # restore, segment, write fit a 30 min tick
     delays=st.sampled_from([("0s", "0s"), ("3min", "9min"), ("10min", "2min")]),
     instances=st.sampled_from([1, 2]),
     setup=st.sampled_from(["0s", "5min"]),
@@ -228,3 +229,50 @@ def test_the_optimum_bounds_every_run_that_meets_the_deadline(
         assert (costs[met] >= optimum[met] - 1e-9).all()
         assert not (met & ~np.isfinite(optimum)).any()
     assert all(math.isfinite(c) or c == math.inf for c in optimum)
+
+
+# --- the neutral programme with several zones ------------------------------------------------
+
+
+def zone(name: str, available: list[bool], spot: float = 1.0) -> dp.Zone:
+    ticks = len(available)
+    return dp.Zone(name, np.arange(ticks) * 3600.0, np.array(available), np.full(ticks, spot), 3.0)
+
+
+def hours_job(work_h: float, deadline_h: float, restore_s: float = 0.0) -> dp.Job:
+    return dp.Job(work_h * 3600, deadline_h * 3600, 0.0, 0.0, 0.0, restore_s, 1, 0.0)
+
+
+def test_two_zones_whose_gaps_alternate_run_on_spot_throughout() -> None:
+    # A has capacity in hours 0-4 and from 10, B in 5-9: with free moves, 5 h in A then 5 h
+    # in B, $10; with a 6 min restore, B's restore ends its stretch 6 min short, and the
+    # last 6 min of work go back to A: two restores at $0.10.
+    a = zone("a", [True] * 5 + [False] * 5 + [True] * 14)
+    b = zone("b", [False] * 5 + [True] * 5 + [False] * 14)
+    free = np.zeros((2, 2))
+    job = hours_job(10, 12)
+    both = dp.solve([a, b], job, free, free, dp.step_s(job))
+    assert both.cost_usd == pytest.approx(10.0, abs=0.02)
+    assert {lease.zone for lease in both.leases} == {"a", "b"}  # free moves: ties abound
+    on_demand_s = sum(x.end_s - x.start_s for x in both.leases if x.market == "on_demand")
+    assert on_demand_s < 60  # at most a grid cell, in a tie of free changeovers
+    alone = dp.solve([a], job, free[:1, :1], free[:1, :1], dp.step_s(job))
+    assert alone.cost_usd > 10.5  # one zone must bridge 5 h with on-demand or waiting
+    slow = hours_job(10, 12, restore_s=360)
+    assert dp.solve([a, b], slow, free, free, dp.step_s(slow)).cost_usd == pytest.approx(
+        10.2, abs=0.03
+    )  # two moves, a restore each
+
+
+def test_a_move_is_paid_and_a_zone_without_capacity_changes_nothing() -> None:
+    a = zone("a", [True] * 5 + [False] * 5 + [True] * 14)
+    b = zone("b", [False] * 5 + [True] * 5 + [False] * 14)
+    never = zone("never", [False] * 24, spot=0.1)
+    job = hours_job(10, 12)
+    u = dp.step_s(job)
+    usd = np.array([[0.0, 0.25], [0.25, 0.0]])
+    paid = dp.solve([a, b], job, np.zeros((2, 2)), usd, u)
+    assert paid.cost_usd == pytest.approx(10.25, abs=0.02)  # one move to B, $0.25
+    three_s, three_usd = np.zeros((3, 3)), np.full((3, 3), 0.25) - 0.25 * np.eye(3)
+    with_never = dp.solve([a, b, never], job, three_s, three_usd, u)
+    assert with_never.cost_usd == paid.cost_usd

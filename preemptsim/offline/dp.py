@@ -125,7 +125,7 @@ def _run(
     boundaries = [cost]
     for j in range(n_x):
         window = slice(j, j + n_z)
-        moved = _changeover(cost, cells.part[:, :, window], cells.floor[:, window], waits, usd)
+        moved = _changeover(cost, cells.part[:, :, window], waits, usd)
         cost = np.minimum(cost + cells.hold[:, :, window], moved + cells.restore[:, :, window])
         if path:
             boundaries.append(cost)
@@ -145,37 +145,33 @@ def _run(
 @dataclass(frozen=True)
 class _Cells:
     """USD per grid time i and market, (start, market, time): ``hold`` a working cell
-    (inf where spot is not usable), ``part`` the same without availability (the cell a
-    changeover falls in is shared by the leases), ``restore`` and ``setup`` the restore
-    or setup that ends a launch into (j, k), indexed by i = j + k; ``floor`` (start,
-    time) the least any market could charge for a cell from i to the end of the slack
-    (a lease launched and left within the cell lies there)."""
+    (inf where spot is not usable), ``part`` a share of one (the cell a changeover falls
+    in is shared by the leases: spot needs capacity somewhere in its window only),
+    ``restore`` and ``setup`` the restore or setup that ends a launch into (j, k),
+    indexed by i = j + k."""
 
     hold: np.ndarray
     part: np.ndarray
     restore: np.ndarray
     setup: np.ndarray
-    floor: np.ndarray
 
     @classmethod
     def of(cls, starts: list[list[Zone]], job: Job, u: float, times: np.ndarray) -> _Cells:
         def table(per_zone: Callable[[Zone], list[np.ndarray]]) -> np.ndarray:
             return np.stack([_markets(zones, per_zone) for zones in starts])
 
-        part = table(lambda z: _cell_usd(z, job, u, times))
+        cell = table(lambda z: _cell_usd(z, job, u, times))
         usable = table(lambda z: _usable(z, u, times))
-        reach_s = times[-1] - times[0] + 2 * u  # to the end of the slack and beyond
-        floor = table(lambda z: _cell_usd(z, job, u, times, reach_s)).min(axis=1)
+        somewhere = table(lambda z: _somewhere(z, times, times + 2 * u))
         return cls(
-            np.where(usable, part, math.inf),
-            part,
+            np.where(usable, cell, math.inf),
+            np.where(somewhere, cell, math.inf),
             table(lambda z: _window_usd(z, job, job.restore_s, u, times)),
             table(lambda z: _window_usd(z, job, job.setup_s, u, times)),
-            floor,
         )
 
     def one(self, b: int) -> _Cells:
-        return _Cells(self.hold[b], self.part[b], self.restore[b], self.setup[b], self.floor[b])
+        return _Cells(self.hold[b], self.part[b], self.restore[b], self.setup[b])
 
 
 def _markets(zones: list[Zone], per_zone: Callable[[Zone], list[np.ndarray]]) -> np.ndarray:
@@ -193,15 +189,17 @@ def _waits(job: Job, move_s: np.ndarray, u: float) -> np.ndarray:
 
 
 def _changeover(
-    cost: np.ndarray, part: np.ndarray, floor: np.ndarray, waits: np.ndarray, usd: np.ndarray
+    cost: np.ndarray, part: np.ndarray, waits: np.ndarray, usd: np.ndarray
 ) -> np.ndarray:
     """The best way into each (market, k) at the next boundary by a changeover within this
     cell, before its restore.  The cell is shared by the leases, so it costs at least the
-    cheapest of the source's and the target's ``part`` and, for a lease launched and left
-    within it, the ``floor``: min over sources of cost + min(part_source, floor_source,
-    part_target), taken as two running minima.  (start, market, k)."""
+    cheaper of the source's and the target's ``part``: min over sources of cost +
+    min(part_source, part_target), taken as two running minima.  Several changeovers in
+    one cell: the programme goes to the cheapest market among them in this cell and on
+    to the last in the next (whose restore window reaches back a cell).  (start,
+    market, k)."""
     _, markets, n_z = cost.shape
-    paid = cost + np.minimum(part, floor[:, None, :])
+    paid = cost + part
     stay = np.minimum.accumulate(_by_zone(paid), axis=2)
     bare = np.minimum.accumulate(_by_zone(cost), axis=2)
     moved = np.full(cost.shape, math.inf)
@@ -233,22 +231,29 @@ def _tick_of(zone: Zone, times_s: np.ndarray) -> np.ndarray:
 
 def _least_price(zone: Zone, low_s: np.ndarray, high_s: np.ndarray) -> np.ndarray:
     """The least spot price of the ticks meeting [low_s, high_s], per window."""
+    return _least(zone, zone.spot_usd_per_hour.astype(float), low_s, high_s)
+
+
+def _somewhere(zone: Zone, low_s: np.ndarray, high_s: np.ndarray) -> list[np.ndarray]:
+    """Whether spot has capacity in some tick meeting [low_s, high_s]; on-demand always."""
+    taken = _least(zone, (~zone.available).astype(float), low_s, high_s)
+    return [taken == 0, np.ones(len(low_s), dtype=bool)]
+
+
+def _least(zone: Zone, values: np.ndarray, low_s: np.ndarray, high_s: np.ndarray) -> np.ndarray:
+    """The least of per-tick ``values`` over the ticks meeting [low_s, high_s]."""
     first, last = _tick_of(zone, low_s - 2 * TOLERANCE_S), _tick_of(zone, high_s)
-    least: np.ndarray = zone.spot_usd_per_hour[first].astype(float)
+    least: np.ndarray = values[first]
     for extra in range(1, int(np.max(last - first, initial=0)) + 1):
-        least = np.minimum(least, zone.spot_usd_per_hour[np.minimum(first + extra, last)])
+        least = np.minimum(least, values[np.minimum(first + extra, last)])
     return least
 
 
-def _cell_usd(
-    zone: Zone, job: Job, u: float, times: np.ndarray, reach_s: float | None = None
-) -> list[np.ndarray]:
+def _cell_usd(zone: Zone, job: Job, u: float, times: np.ndarray) -> list[np.ndarray]:
     """USD of holding an instance that works through cell i (times [i·u, (i+1)·u) on the
     grid), per market: the schedule's slack lies in [k·u, (k+1)·u), so its real stretch
-    lies in [i·u, (i+2)·u) (or [i·u, i·u + reach]); it costs at least u at the least
-    price there."""
-    window_s = 2 * u if reach_s is None else reach_s
-    spot = _least_price(zone, times, times + window_s) * u / 3600.0 * job.instances
+    lies in [i·u, (i+2)·u); it costs at least u at the least price there."""
+    spot = _least_price(zone, times, times + 2 * u) * u / 3600.0 * job.instances
     on_demand = np.full(len(times), zone.on_demand_usd_per_hour * u / 3600.0 * job.instances)
     return [spot, on_demand]
 
@@ -265,12 +270,13 @@ def _window_usd(
     zone: Zone, job: Job, length_s: float, u: float, times: np.ndarray
 ) -> list[np.ndarray]:
     """USD of a restore (or setup) of ``length_s`` that ends the changeover into (j, k),
-    indexed by i = j + k: it ends within [i·u, (i+2)·u), so it lies in [i·u − length,
+    indexed by i = j + k: it ends within [(i−1)·u, (i+2)·u) (a cell earlier where the
+    lease began in a cell of several changeovers), so it lies in [(i−1)·u − length,
     (i+2)·u] and costs at least its length at the least price there.  On spot it needs
     ``length_s`` of capacity without a break ending somewhere in that window."""
     hours = length_s / 3600.0 * job.instances
-    spot = _least_price(zone, times - length_s, times + 2 * u) * hours
-    fits = _capacity_for(zone, length_s, times, times + 2 * u)
+    spot = _least_price(zone, times - u - length_s, times + 2 * u) * hours
+    fits = _capacity_for(zone, length_s, times - u, times + 2 * u)
     return [
         np.where(fits, spot, math.inf),
         np.full(len(times), zone.on_demand_usd_per_hour * hours),
@@ -327,10 +333,7 @@ class _Steps:
             top = k - self.waits[source // 2, market] + 1
             if top <= 0:
                 continue
-            here = slice(j - 1, j - 1 + top)
-            shared = np.minimum(
-                np.minimum(cells.part[source, here], cells.floor[here]), cells.part[market, i]
-            )
+            shared = np.minimum(cells.part[source, j - 1 : j - 1 + top], cells.part[market, i])
             offered = before[source, :top] + shared + self.usd[source // 2, market]
             found = np.flatnonzero(np.isclose(offered, paid, rtol=1e-12, atol=1e-9))
             if len(found):
