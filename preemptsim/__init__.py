@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from preemptsim import analytic
     from preemptsim.advise import advise
     from preemptsim.fitting import fit
+    from preemptsim.offline import offline_optimum
     from preemptsim.scenario import Scenario, ScenarioError, load_scenario
     from preemptsim.simulate import simulate, summarize, timeline
     from preemptsim.sweep import sweep
@@ -32,6 +33,7 @@ _HOMES = {
     "sweep": "preemptsim.sweep",
     "advise": "preemptsim.advise",
     "fit": "preemptsim.fitting",
+    "offline_optimum": "preemptsim.offline",
 }
 __all__ = sorted([*_HOMES, "analytic"])
 __version__ = "0.1.0"

@@ -158,7 +158,7 @@ class _Search:
         """Every point of ``grid``; feasibility is decided here, not by the sweep."""
         every = None if scenario.policy.deadline is None else 1.0
         return sweep(scenario, grid, reps, self.seed, jobs=self.jobs, engine=self.engine,
-                     max_miss=every)  # fmt: skip
+                     max_miss=every, optimum_gap=True)  # fmt: skip
 
     def _table(self, result: SweepResult) -> pd.DataFrame:
         """The sweep's summary with what the break-even needs: mean spot compute cost."""
@@ -228,7 +228,7 @@ class _Search:
 
 def option(row: pd.Series, flat: list[float] | None) -> dict[str, Any]:
     """One (policy, interval) as advise reports it (DESIGN.md §4)."""
-    miss = row["deadline_miss_prob"]
+    miss, gap = row["deadline_miss_prob"], row["optimum_gap_mean"]
     return {
         "policy": str(row[KIND]),
         "checkpoint_interval_s": float(row[INTERVAL]),
@@ -243,6 +243,7 @@ def option(row: pd.Series, flat: list[float] | None) -> dict[str, Any]:
         "flat_range_s": flat,
         "feasible": bool(row["feasible"]),
         "reps": int(row["reps"]),
+        "optimum_gap_mean": None if math.isnan(gap) else float(gap),
     }
 
 
@@ -263,6 +264,7 @@ def _on_demand_option(scenario: Scenario, baseline: dict[str, float]) -> dict[st
         "flat_range_s": None,
         "feasible": miss is None or miss == 0.0,
         "reps": 1,
+        "optimum_gap_mean": None,
     }
 
 

@@ -90,6 +90,8 @@ def _best_lines(result: SweepResult, best: dict[str, Any]) -> list[str]:
             detail=f"on-demand ${row['on_demand_cost_usd']:,.2f}, {row['on_demand_wall_h']:.2f} h",
         )
     )
+    if not math.isnan(row["optimum_gap_mean"]):
+        lines.append(f"{'vs optimum':16s}" + gap_words(row["optimum_gap_mean"]))
     if best["flat_range"] is not None:
         key = next(iter(shown))
         low, high = (show_value(v, key, result.scenario) for v in best["flat_range"])
@@ -98,6 +100,14 @@ def _best_lines(result: SweepResult, best: dict[str, Any]) -> list[str]:
         young, daly, exact = (format_duration(best[k]) for k in ("young_s", "daly_s", "exact_s"))
         lines.append(f"{'closed forms':16s}Young {young}, Daly {daly}, exact {exact} (Poisson)")
     return lines
+
+
+def gap_words(ratio: float) -> str:
+    """A policy's gap to the offline optimum (offline/gap.py), as a reader takes it."""
+    return (
+        f"{ratio:.2f}x the offline optimum's cost (mean over starts; the optimum knows "
+        "the trace's future)"
+    )
 
 
 def _count(n: int, noun: str) -> str:
@@ -111,7 +121,9 @@ def _grid_lines(result: SweepResult, best: set[int]) -> list[str]:
     miss = not result.summary["deadline_miss_prob"].isna().all()
     head = "  " + "  ".join(f"{k:>{w}s}" for k, w in zip(keys, widths, strict=True))
     head += f"{'cost $':>10s}{'±95%':>8s}{'wall h':>9s}{'p95 h':>9s}"
-    lines = [head + (f"{'miss':>8s}" if miss else "") + f"{'saves':>8s}"]
+    gaps = not result.summary["optimum_gap_mean"].isna().all()
+    head += (f"{'miss':>8s}" if miss else "") + f"{'saves':>8s}"
+    lines = [head + (f"{'vs opt':>8s}" if gaps else "")]
     optima = result.optimum if isinstance(result.optimum, list) else [result.optimum]
     max_miss = optima[0]["max_miss"]
     rows = zip(result.points, shown, result.summary.iterrows(), strict=True)
@@ -123,7 +135,8 @@ def _grid_lines(result: SweepResult, best: set[int]) -> list[str]:
         line += f"{row['cost_usd_mean']:>10,.2f}{half:>8.2f}"
         line += f"{row['wall_h_mean']:>9.2f}{row['wall_h_p95']:>9.2f}"
         line += f"{row['deadline_miss_prob']:>8.1%}" if miss else ""
-        lines.append(line + f"{row['savings_vs_on_demand']:>8.1%}")
+        line += f"{row['savings_vs_on_demand']:>8.1%}"
+        lines.append(line + (f"{row['optimum_gap_mean']:>7.2f}x" if gaps else ""))
     if max_miss is None:
         return [*lines, "* best"]
     return [*lines, f"* best; x misses the deadline in over {max_miss:.3g} of runs (--max-miss)"]
@@ -210,6 +223,8 @@ def format_advice(advice: Advice) -> str:
         low, high = (format_duration(v) for v in choice["flat_range_s"])
         flat = f"any interval from {low} to {high}" if low != high else "no other interval tried"
         lines.append(f"{'within 1%':16s}{flat}")
+    if choice["optimum_gap_mean"] is not None:
+        lines.append(f"{'vs optimum':16s}" + gap_words(choice["optimum_gap_mean"]))
     if not choice["feasible"]:
         lines.append(f"{'warning':16s}nothing meets the deadline that often: this misses least")
     lines += ["", *_alternative_lines(advice), "", *_break_even_lines(advice)]

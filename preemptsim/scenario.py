@@ -81,6 +81,18 @@ class Delay(_Table):
         return self.dist == "fixed"
 
     @property
+    def least_s(self) -> float:
+        """The least value it can take, in seconds (0 for lognormal and exponential)."""
+        match self.dist:
+            case "fixed":
+                return self.value  # type: ignore[return-value]
+            case "uniform":
+                return self.low  # type: ignore[return-value]
+            case "empirical":
+                return min(self.values or [0.0])
+        return 0.0
+
+    @property
     def mean_s(self) -> float:
         """Expected value in seconds."""
         match self.dist:

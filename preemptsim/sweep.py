@@ -20,6 +20,7 @@ import pandas as pd
 from preemptsim import memory, outputs, store
 from preemptsim.executors import Engine, executor
 from preemptsim.grid import Point, SweepError, Task, grid_points, plan
+from preemptsim.offline import gap
 from preemptsim.optima import OBJECTIVES, NoFeasiblePoint, effective_max_miss, find_optimum
 from preemptsim.progress import progress_bar
 from preemptsim.scenario import Scenario
@@ -39,7 +40,9 @@ SUMMARY_COLUMNS = (
     "on_demand_wall_h",
     "on_demand_cost_usd",
     "savings_vs_on_demand",
+    "optimum_gap_mean",
 )
+KIND = "policy.kind"
 
 
 @dataclass(frozen=True)
@@ -97,13 +100,22 @@ def flatten(summary: Mapping[str, Any]) -> dict[str, float]:
 
 
 def _summary_table(
-    scenario: Scenario, points: Sequence[Point], runs: pd.DataFrame, reps: int, seed: int
+    scenario: Scenario,
+    points: Sequence[Point],
+    runs: pd.DataFrame,
+    reps: int,
+    seed: int,
+    optimum_gap: bool,
 ) -> pd.DataFrame:
     rows, baselines = [], Baselines(scenario)
     for point in points:
         block = runs.iloc[point.index * reps : (point.index + 1) * reps]
         on_demand = baselines.of(point.values)
-        rows.append({**point.values, **flatten(summarize(block, point.scenario, seed, on_demand))})
+        row = flatten(summarize(block, point.scenario, seed, on_demand))
+        row["optimum_gap_mean"] = (
+            gap.gap_mean(point.scenario, block, seed) if optimum_gap else math.nan
+        )
+        rows.append({**point.values, **row})
     return pd.DataFrame(rows, columns=[*points[0].values, *SUMMARY_COLUMNS])
 
 
@@ -148,6 +160,7 @@ def sweep(
     objective: Literal["cost", "wall"] = "cost",
     max_miss: float | None = None,
     progress: bool = False,
+    optimum_gap: bool | None = None,
 ) -> SweepResult:
     """``reps`` replications of every point of ``grid`` ({dotted key: values}) and the optimum.
 
@@ -155,6 +168,8 @@ def sweep(
     local cluster or the one at ``scheduler``); ``engine`` is simulate's.  With ``out``,
     results are written there and ``resume`` finishes an interrupted sweep; the result is the
     same either way; the chunk files go once the sweep is done unless ``keep_chunks``.
+    ``optimum_gap`` (default: where the grid varies ``policy.kind``) adds each point's gap
+    to the offline optimum (offline/gap.py; NaN off traces).
     """
     _check_options(reps, jobs, backend, scheduler, chunk_reps, resume, force, objective, max_miss)
     if engine not in ("auto", "simpy", "fast"):
@@ -180,7 +195,8 @@ def sweep(
                 frames[task] = frame
                 bar.update(task.reps)
     runs = _assemble(points, tasks, frames)
-    summary = _summary_table(scenario, points, runs, reps, seed)
+    wants_gap = KIND in grid if optimum_gap is None else optimum_gap
+    summary = _summary_table(scenario, points, runs, reps, seed, wants_gap)
     try:
         optimum = find_optimum(summary, points, objective, effective_max_miss(points, max_miss))
     except NoFeasiblePoint:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from preemptsim.cli.advise import add_advise
 from preemptsim.cli.common import Parser
 from preemptsim.cli.measure import add_calibrate, add_fit, add_probe
+from preemptsim.cli.optimum import add_optimum
 from preemptsim.cli.plot import add_plot
 from preemptsim.cli.run import add_presets, add_run
 from preemptsim.cli.sweep import add_sweep
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    in_order = (add_advise, add_run, add_sweep, add_plot, add_fit, add_presets)
+    in_order = (add_advise, add_run, add_sweep, add_optimum, add_plot, add_fit, add_presets)
     for add in (*in_order, add_probe, add_calibrate):
         add(commands)
     for name, command in commands.choices.items():
