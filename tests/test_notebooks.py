@@ -27,6 +27,7 @@ def test_there_are_notebooks() -> None:
         "04_real_traces",
         "05_calibration",
         "06_fitted_models",
+        "07_moving_zones",
     ]
 
 
@@ -75,7 +76,7 @@ def test_notebook_runs(source: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PREEMPTSIM_NOTEBOOK_REPS", REPS)
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     ran = execute(nbformat.read(source.with_suffix(".ipynb"), as_version=4))
-    needs_traces = source.stem in ("04_real_traces", "06_fitted_models")
+    needs_traces = source.stem in ("04_real_traces", "06_fitted_models", "07_moving_zones")
     if needs_traces and "traces not found" in "".join(outputs(ran, "stream")):
         pytest.skip("shared/data/traces is not beside this checkout (it ran, and said so)")
     assert "image/png" in outputs(ran, "data"), "every notebook draws at least one figure"
