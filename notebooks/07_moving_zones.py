@@ -207,7 +207,11 @@ if FOUND:
 # ## Where the runs end
 #
 # The `zone` column of each run is the zone of its last instance: the share of runs
-# ending in each zone, with a 10 GB checkpoint.
+# ending in each zone, with a 10 GB checkpoint. A strategy chooses only when the job
+# restarts; it never leaves a running instance for a cheaper zone. So `cheapest` ends some
+# runs in us-central1-a ($18.98/h): those taken while the cheaper zones (us-east4,
+# us-east5, europe-west1) were out together, which then stay, as us-central1-a is
+# rarely taken.
 
 
 # %%
