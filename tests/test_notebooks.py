@@ -27,6 +27,7 @@ def test_there_are_notebooks() -> None:
         "04_real_traces",
         "05_calibration",
         "06_fitted_models",
+        "07_moving_zones",
     ]
 
 
