@@ -328,7 +328,7 @@ for size_gb in (SIZES_GB[0], SIZES_GB[-1]):
 # %%
 from preemptsim import offline
 
-N_OPTIMA = min(REPS, 100)  # starts; one optimum over 13 zones takes about 0.2 s
+N_OPTIMA = min(REPS // 5, 100)  # starts; one optimum over 13 zones takes about 0.2 s
 
 
 def optimum_costs(size_gb: float) -> dict[str, np.ndarray]:

@@ -124,7 +124,7 @@ def assert_same_rows(simpy: pd.DataFrame, vectorised: pd.DataFrame) -> None:
     )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables=scripted_scenarios())
 def test_scripted_interruptions_give_the_same_rows(tables: dict[str, Any]) -> None:
     sc = build(tables)
@@ -206,7 +206,7 @@ def agree(simpy: pd.Series, vectorised: pd.Series) -> None:
     assert abs(a.mean() - b.mean()) <= max(4 * se, 1e-9), (simpy.name, a.mean(), b.mean(), se)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
 @given(tables=random_scenarios())
 def test_means_agree_on_random_interruptions(tables: dict[str, Any]) -> None:
     sc = build(tables)

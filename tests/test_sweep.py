@@ -198,41 +198,6 @@ def test_dask_local_cluster_of_processes(scenario: Scenario) -> None:
     pd.testing.assert_frame_equal(local.summary, serial.summary)
 
 
-def test_killed_sweep_resumes_to_the_same_files(
-    scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # 192 chunk files: writing them takes long enough to kill the sweep part-way, however
-    # fast the engine.
-    args = [scenario_file, "--vary", "checkpoint.interval=5min:2h:log16", "--reps", "120"]
-    args += ["--chunk-reps", "10"]
-    killed = tmp_path / "killed"
-    command = [sys.executable, "-m", "preemptsim", "sweep", *map(str, args), "--out", str(killed)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while process.poll() is None and time.monotonic() < deadline:
-        if len(list((killed / "chunks").glob("p*.parquet"))) >= 5:
-            process.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.005)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL, "the sweep ended before it could be killed"
-    assert not (killed / "summary.csv").exists()
-    finished = {p: p.stat().st_mtime_ns for p in (killed / "chunks").glob("p*.parquet")}
-    assert 5 <= len(finished) < 192
-
-    assert cli(capsys, *args, "--out", killed)[0] == 2  # exists: --resume or --force
-    assert cli(capsys, *args, "--out", killed, "--resume", "--keep-chunks")[0] == 0
-    assert all(p.stat().st_mtime_ns == t for p, t in finished.items())  # not run again
-    assert len(list((killed / "chunks").iterdir())) == 192
-    whole = tmp_path / "whole"
-    assert cli(capsys, *args, "--out", whole)[0] == 0
-    for name in FINAL:
-        assert (killed / name).read_bytes() == (whole / name).read_bytes(), name
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(killed / "runs.parquet"), pd.read_parquet(whole / "runs.parquet")
-    )
-
-
 def test_ctrl_c_on_a_process_pool_stops_cleanly(scenario_file: Path, tmp_path: Path) -> None:
     # Ctrl-C on a terminal signals the whole process group, workers included: the sweep must
     # still stop within seconds with one line and exit code 130, ready for --resume.

@@ -53,10 +53,10 @@ def simulate_in_chunks(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    scenario = load(args)  # a bad file is refused before the simulation's libraries load
     from preemptsim import calibrate, fast, memory, outputs, report
     from preemptsim.simulate import timeline
 
-    scenario = load(args)
     if warning := calibrate.cpu_probe_warning(scenario):
         print(f"preemptsim: warning: {warning}", file=sys.stderr)
     if args.engine == "fast" and (reason := fast.unsupported(scenario)):
