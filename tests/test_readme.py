@@ -35,3 +35,13 @@ def test_readme_shows_what_preemptsim_run_prints(capsys: pytest.CaptureFixture[s
     shown = text.split("## What `preemptsim run` prints\n\n```\n", 1)[1].split("```", 1)[0]
     assert main(["run"]) == 0
     assert capsys.readouterr().out == shown  # same seed, same numbers, bit for bit
+
+
+def test_readme_shows_what_preemptsim_advise_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    from preemptsim.cli import main
+
+    text = (ROOT / "README.md").read_text()
+    start = text.index("```\nrunpod-a6000-lora-7b: 24h of work")
+    shown = text[start + 4 : text.index("```", start + 4)]
+    assert main(["advise"]) == 0
+    assert capsys.readouterr().out == shown  # same seed, same numbers, bit for bit
