@@ -48,7 +48,7 @@ def rates(
     zones: list[tuple[ps.Scenario, Trace | None]], args: argparse.Namespace
 ) -> tuple[float, float]:
     """Runs per second of the SimPy and the fast engine over every zone."""
-    plans = [(sc, Plan.of(sc, trace=trace)) for sc, trace in zones]
+    plans = [(sc, Plan.of(sc, traces=(trace,))) for sc, trace in zones]
 
     def simpy() -> None:
         for _, plan in plans:

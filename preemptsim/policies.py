@@ -12,7 +12,7 @@ pay for on-demand.  Idle, the paper's 2d holds: one changeover to relaunch, one 
 
 These rules are the one copy both engines use: the SimPy engine calls them with floats,
 the fast engine with NumPy arrays (one entry per replication), so each is plain arithmetic
-and comparisons (``np.minimum``, ``np.where``, ``&``) that works on either.
+and comparisons (``&``, and a minimum and a choice that take either) that works on both.
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ class Policy:
     def next_segment_s(self, progress_s: Num, segment: Num) -> Num:
         """Work and blocking write from the durable point to its next checkpoint."""
         last = segment == self.segments - 1
-        end_s = np.where(last, self.work_s, (segment + 1) * self.interval_s)
-        return end_s - progress_s + np.where(last, 0.0, self.snapshot_s)
+        end_s = _where(last, self.work_s, (segment + 1) * self.interval_s)
+        return end_s - progress_s + _where(last, 0.0, self.snapshot_s)
 
     def switch_at(self, remaining_s: Num) -> Num:
         """While idle (no spot instance), the moment to move to on-demand; inf for never.
@@ -93,7 +93,7 @@ class Policy:
         if self.kind == "greedy":
             return greedy_s
         behind_s = (self.total_s - remaining_s) * self.deadline_s / self.total_s
-        return np.minimum(greedy_s, behind_s)
+        return np.minimum(greedy_s, behind_s) if _is_array(greedy_s) else min(greedy_s, behind_s)
 
     def margin_s(self, start_s: Num, remaining_s: Num) -> Num:
         """R(start) − C − d: the time a spot instance working from ``start_s`` may spend
@@ -120,6 +120,21 @@ class Policy:
         return ahead & (self.margin_s(now_s + self.relaunch_s, remaining_s) >= segment_s)
 
 
+# On floats the rules stay plain Python (NumPy's ufuncs cost microseconds a call on a
+# scalar, and the SimPy engine calls these at every segment start).
+
+
+def _is_array(value: Num) -> bool:
+    return isinstance(value, np.ndarray)
+
+
+def _where(condition: Num, if_true: Num, if_false: Num) -> Num:
+    """``np.where`` on arrays; the plain choice on a single value."""
+    if _is_array(condition):
+        return np.where(condition, if_true, if_false)
+    return if_true if condition else if_false
+
+
 def _like(shape_of: Num, value: float | bool) -> Num:
-    """``value`` in the shape of ``shape_of``: a 0-d array for a float."""
-    return np.full(np.shape(shape_of), value)
+    """``value`` in the shape of ``shape_of``: the value itself for a single value."""
+    return np.full(shape_of.shape, value) if _is_array(shape_of) else value
