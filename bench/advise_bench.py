@@ -11,7 +11,6 @@ import math
 import time
 
 import preemptsim as ps
-from preemptsim import optima
 from preemptsim.advise import advise, fine_grid
 from preemptsim.cli import presets
 
@@ -48,8 +47,9 @@ def main() -> None:
         advice = advise(scenario)
         took_s = time.perf_counter() - start
         choice = advice.recommendation
+        interval_min = choice["checkpoint_interval_s"] / 60
         line = (f"{name:26s} {took_s:6.1f} s  {choice['policy']:16s} "
-                f"every {choice['checkpoint_interval_s'] / 60:7.1f} min  ${choice['cost_usd']:,.2f}")
+                f"every {interval_min:7.1f} min  ${choice['cost_usd']:,.2f}")
         if not args.skip_dense and not math.isinf(took_s):
             line += "  " + dense_check(scenario, advice, args.dense_reps)
         print(line, flush=True)

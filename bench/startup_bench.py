@@ -16,7 +16,15 @@ import sys
 import time
 
 HEAVY = ("pandas", "scipy", "matplotlib", "simpy", "pydantic", "numpy")
-PROBE = "import sys, runpy; sys.argv = ['preemptsim', *{args!r}]\ntry:\n    runpy.run_module('preemptsim', run_name='__main__')\nexcept SystemExit:\n    pass\nprint('imported:', *(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)"
+PROBE = """
+import sys, runpy
+sys.argv = ["preemptsim", *{args!r}]
+try:
+    runpy.run_module("preemptsim", run_name="__main__")
+except SystemExit:
+    pass
+print("imported:", *(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
+"""
 COMMANDS = {
     "python -c pass": None,
     "preemptsim --help": ["--help"],

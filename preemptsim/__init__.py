@@ -35,7 +35,19 @@ _HOMES = {
     "fit": "preemptsim.fitting",
     "offline_optimum": "preemptsim.offline",
 }
-__all__ = sorted([*_HOMES, "analytic"])
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "advise",
+    "analytic",
+    "fit",
+    "load_scenario",
+    "offline_optimum",
+    "simulate",
+    "summarize",
+    "sweep",
+    "timeline",
+]
 __version__ = "0.1.0"
 
 

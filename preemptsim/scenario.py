@@ -7,7 +7,6 @@ rejects unknown keys, and every error is one line that names the full dotted key
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -16,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from preemptsim import inputs, limits, shipped
 from preemptsim.calibrate import CalibrationError, apply_calibration
-from preemptsim.errors import InputError, quoted
+from preemptsim.errors import InputError
 from preemptsim.fields import (
     ADVISOR_BUCKETS,
     IntervalSeconds,
@@ -27,6 +26,7 @@ from preemptsim.fields import (
     Usd,
     percent,
 )
+from preemptsim.keyerrors import one_line
 
 HOURS_PER_MONTH = 730.0  # REFERENCES.md §3: λ = −ln(1−p) / 730 h
 
@@ -344,61 +344,13 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
     node[leaf] = value
 
 
-def _expected_keys(loc: tuple[Any, ...]) -> list[str]:
-    model: Any = Scenario
-    for part in loc:
-        field = model.model_fields.get(part) if isinstance(part, str) else None
-        inner = getattr(field, "annotation", None)
-        candidates = [inner, *getattr(inner, "__args__", ())]
-        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, _Table)), None)
-        if model is None:
-            return []
-    return list(model.model_fields)
-
-
-_INNER_KEY = re.compile(r"^([a-z_]+(?:\.[a-z_]+)*): ")
-
-
-def _user_keys(data: Any, loc: tuple[Any, ...]) -> tuple[str, ...]:
-    """The parts of an error's ``loc`` that are keys of ``data`` (pydantic adds the names of
-    union members, "constrained-float", ...), whatever their case."""
-    keys, node = [], data
-    for part in loc:
-        if isinstance(node, Mapping) and isinstance(part, str) and part in node:
-            keys.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-    return tuple(keys)
-
-
-def _message(error: Mapping[str, Any], data: Any) -> str:
-    loc = _user_keys(data, tuple(error["loc"]))
-    if error["type"] == "missing" and isinstance(error["loc"][-1], str):
-        loc = (*_user_keys(data, tuple(error["loc"][:-1])), error["loc"][-1])
-    key = ".".join(loc) or "scenario"
-    kind, msg = error["type"], str(error["msg"]).removeprefix("Value error, ")
-    if kind == "extra_forbidden":
-        return f"{key}: unknown key; expected one of: {', '.join(_expected_keys(loc[:-1]))}"
-    if kind == "missing":
-        what = "table" if _expected_keys(loc) else "key"
-        return f"{key}: required {what} is missing"
-    if kind != "value_error" and "input" in error:
-        msg = f"{msg[:1].lower()}{msg[1:]}, got {quoted(error['input'], 80)}"
-    inner = _INNER_KEY.match(msg)  # a table's check names the key inside it
-    if inner:
-        key = inner[1] if key == "scenario" else f"{key}.{inner[1]}"
-        msg = msg[inner.end() :]
-    return f"{key}: {msg}"
-
-
 def _validate(data: Mapping[str, Any]) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()  # an unknown key first: it explains a "missing" one (a typo)
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        raise ScenarioError(_message(first, data)) from None
+        raise ScenarioError(one_line(first, data, Scenario)) from None
 
 
 def _calibrated(data: Mapping[str, Any]) -> Mapping[str, Any]:

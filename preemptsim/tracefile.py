@@ -144,8 +144,9 @@ def _json_trace(
         )
     prices = _prices(doc.get("prices"), len(preempted))
     zone = doc["metadata"].get("zone")
+    zone = zone if isinstance(zone, str) else ""
     starts_s = np.arange(len(preempted)) * float(gap_s)
-    return starts_s, preempted == 0, len(preempted) * gap_s, prices, zone if isinstance(zone, str) else ""
+    return starts_s, preempted == 0, len(preempted) * gap_s, prices, zone
 
 
 def _utc_timestamp(text: str) -> float:

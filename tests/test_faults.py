@@ -288,7 +288,8 @@ def test_advise_out_on_a_full_disk_leaves_nothing(
     monkeypatch.setattr("pandas.DataFrame.to_csv", no_space)
     out = tmp_path / "advice"
     assert main(["advise", "--reps", "40", "--json", "--out", str(out)]) == 1
-    assert f"{out / 'candidates.csv'}: cannot write (No space left on device)" in capsys.readouterr().err
+    message = f"{out / 'candidates.csv'}: cannot write (No space left on device)"
+    assert message in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 

@@ -5,8 +5,9 @@ policy's gap to it (Can't Be Late Table 3, SkyNomad; REFERENCES.md §5, §8).
 ``offline_optimum(scenario, start_s)`` adapts a trace scenario to the neutral programme of
 dp.py: ``zones_of`` names the zones a scenario replays (``interruptions.path``, one zone,
 or ``interruptions.paths``), ``_moves`` what carrying the checkpoint between two costs
-(engine/zones.py, the engine's own rule), ``job_of`` the job with its least delays, ``starts_of`` the trace starts of
-replications exactly as the engine draws them.  gap.py averages cost / optimum over runs.
+(engine/zones.py, the engine's own rule), ``job_of`` the job with its least delays,
+``starts_of`` the trace starts of replications exactly as the engine draws them.  gap.py
+averages cost / optimum over runs.
 """
 
 from __future__ import annotations
@@ -91,8 +92,8 @@ def starts_of(scenario: Scenario, seed: int, reps: Sequence[int]) -> list[float]
     of interruptions.start_offsets_s, over the first zone's trace)."""
     spec = scenario.interruptions
     period_s = zones_of(scenario)[0][1].period_s
-    offsets_s = interruptions.start_offsets_s(spec, period_s, seed, np.asarray(reps, dtype=np.int64))
-    return [float(s) for s in offsets_s]
+    reps_array = np.asarray(reps, dtype=np.int64)
+    return [float(s) for s in interruptions.start_offsets_s(spec, period_s, seed, reps_array)]
 
 
 def run_key(scenario: Scenario) -> tuple[object, ...]:
