@@ -20,6 +20,7 @@ from preemptsim.cli.optimum import add_optimum
 from preemptsim.cli.plot import add_plot
 from preemptsim.cli.run import add_presets, add_run
 from preemptsim.cli.sweep import add_sweep
+from preemptsim import __version__
 from preemptsim.errors import InputError, UsageError, printable
 from preemptsim.shipped import presets
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         "risk of checkpointed jobs on preemptible instances, against on-demand.",
     )
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    parser.add_argument("--version", action="version", version=f"preemptsim {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     in_order = (add_advise, add_run, add_sweep, add_optimum, add_plot, add_fit, add_presets)
     for add in (*in_order, add_probe, add_calibrate):

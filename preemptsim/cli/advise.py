@@ -27,9 +27,7 @@ def cmd_advise(args: argparse.Namespace) -> int:
     if args.out:
         check_out(Path(args.out), args.force)
     found = advise(scenario, max_miss=max_miss(args.max_miss), reps=args.reps, seed=args.seed)
-    print(json.dumps(outputs.plain_json(found.to_json()), indent=2) if args.json
-          else report.format_advice(found))  # fmt: skip
-    if args.out:
+    if args.out:  # written before anything is printed: a closed pipe cannot lose them
         out = Path(args.out)
         figures = {}
         if args.plots:
@@ -40,6 +38,9 @@ def cmd_advise(args: argparse.Namespace) -> int:
             outputs.write_advice(folder, found.to_json(), found.candidates, scenario, out)
             for name, fig in figures.items():
                 save_figure(fig, folder / f"{name}.png", shown=out / f"{name}.png")
+    print(json.dumps(outputs.plain_json(found.to_json()), indent=2) if args.json
+          else report.format_advice(found))  # fmt: skip
+    if args.out:
         for name in figures if not args.json else ():
             print(f"{name} plot written to {out / f'{name}.png'}")
     return 0

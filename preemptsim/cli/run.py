@@ -80,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print(report.format_summary(summary, scenario))
         if args.out:
-            print(f"\nper-replication results and summary written to {args.out}/")
+            print(f"\nper-replication results and summary written to {Path(args.out)}/")
     return 0
 
 

@@ -50,7 +50,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     else:
         print(report.format_sweep(result))
     if args.out and not args.json:
-        print(f"\nsummary.csv, runs.parquet, optimum.json, manifest.json written to {args.out}/")
+        print(f"\nsummary.csv, runs.parquet, optimum.json, manifest.json written to {Path(args.out)}/")
     if args.plots:
         from preemptsim import plots
 
