@@ -59,7 +59,7 @@ def read(source: str | Path) -> Lifetimes:
     if not path.is_file():
         raise FitError(f"{path}: {'not a regular file' if path.exists() else 'no such file'}")
     if path.suffix in (".json", ".gz") or _header(path) == ["date", "availability"]:
-        return from_trace(path)
+        return from_trace(path, str(source))
     return from_log(path)
 
 
@@ -77,10 +77,11 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return edges[::2], edges[1::2]
 
 
-def from_trace(path: Path) -> Lifetimes:
+def from_trace(path: Path, name: str | None = None) -> Lifetimes:
     """Each run of available ticks is one lifetime (an instance started as capacity returns,
     taken by the next unavailable tick, as in the replay, DESIGN.md §1); the first run counts
-    from the trace's start; a run still available at the end is censored."""
+    from the trace's start; a run still available at the end is censored.  ``name``: the
+    source as the user named it (a shipped trace's name), else the path."""
     try:
         trace = load_trace(str(path))
     except ScenarioError as exc:
@@ -91,7 +92,7 @@ def from_trace(path: Path) -> Lifetimes:
     down_first, down_stop = _runs(~trace.available)
     midnight_s = 0.0 if origin is None else _seconds_after_midnight(origin)
     return Lifetimes(
-        source=str(path),
+        source=name or str(path),
         kind="trace",
         duration_h=(ends_s[stop - 1] - trace.starts_s[first]) / 3600.0,
         ended=stop < len(trace.starts_s),
