@@ -267,8 +267,14 @@ def _break_even_lines(advice: Advice) -> list[str]:
     discount, now = even["spot_discount"], even["spot_discount_now"]
     if discount is None:
         lines = [f"{'break-even':16s}no spot price beats on-demand within the deadline risk"]
-    elif discount <= 0:
-        lines = [f"{'break-even':16s}spot beats on-demand even at the on-demand price"]
+    elif discount <= 0:  # the saving is in the settings (interval, policy), not the price
+        price = (1 - discount) * pricing.on_demand_usd_per_hour
+        lines = [
+            f"{'break-even':16s}spot pays while it costs at most ${price:,.3f} an hour, "
+            f"{-discount:.1%} above on-demand's ${pricing.on_demand_usd_per_hour:,.3f} (now "
+            f"${(1 - now) * pricing.on_demand_usd_per_hour:,.3f}): the saving comes from its "
+            "checkpoint settings, against on-demand run as written"
+        ]
     else:
         lines = [
             f"{'break-even':16s}spot pays while it is at least {discount:.1%} cheaper than "
