@@ -3,7 +3,7 @@
 Can't Be Late (Wu et al., NSDI'24; REFERENCES.md §5) replays real traces with 48 h of
 compute, job fraction C0/R0 = 0.8 (deadline 60 h) and changeover d = 0.2 h, and reports
 on-demand hours / spot hours: on-demand 48.0/0.0, Greedy 30.8/17.2, Uniform Progress
-25.1/22.9.  This replays every zone of ../shared/data/traces/gcp-h100 (random start per
+25.1/22.9.  This replays every shipped GCP H100 zone (gcp-h100/*; random start per
 replication) with the same job, a 1 h checkpoint of 2 min, d = 6 min + 6 min, and prints
 the mean over zones.  Run: python bench/cant_be_late.py [--reps 200]
 """
@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 import preemptsim as ps
+from preemptsim import shipped
 
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces" / "gcp-h100"
+ZONES = [Path(name) for name in shipped.matching_traces("gcp-h100/*")]  # the shipped traces
 PUBLISHED = {"on_demand": (48.0, 0.0), "greedy": (30.8, 17.2), "uniform_progress": (25.1, 22.9)}
 
 
@@ -39,7 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=200)
     reps = parser.parse_args().reps
-    zones = sorted(TRACES.glob("*.json"))
+    zones = ZONES
     print(f"{len(zones)} GCP H100 zones x {reps} replications, 48 h of work, deadline 60 h")
     print(
         f"{'policy':18s}{'cost $':>9s}{'OD h':>7s}{'spot h':>8s}{'miss':>7s}"

@@ -1,4 +1,4 @@
-"""Interruption models fitted to every zone of ../shared/data/traces (preemptsim fit).
+"""Interruption models fitted to every shipped zone, gcp-h100/* and aws-v100/* (preemptsim fit).
 
 Prints a Markdown table per trace family: lifetimes (runs of capacity) and how many ended
 in an interruption, the Poisson MTBI and the Weibull shape with their 95% intervals, the
@@ -12,10 +12,10 @@ import math
 from pathlib import Path
 
 import preemptsim as ps
+from preemptsim import shipped
 from preemptsim.fitting import Estimate
 
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces"
-FAMILIES = {"GCP a3-highgpu-8g (8xH100)": "gcp-h100/*.json", "AWS p3 (V100)": "aws-v100/*.csv"}
+FAMILIES = {"GCP a3-highgpu-8g (8xH100)": "gcp-h100/*", "AWS p3 (V100)": "aws-v100/*"}  # shipped
 
 
 def interval(estimate: Estimate) -> str:
@@ -45,8 +45,8 @@ def main() -> None:
         print("| zone | lifetimes / interrupted | MTBI h [95%] | Weibull shape [95%] "
               "| best by AIC | mean outage h |")  # fmt: skip
         print("|---|---|---|---|---|---|")
-        for path in sorted(TRACES.glob(pattern)):
-            print(row(path))
+        for name in shipped.matching_traces(pattern):
+            print(row(Path(name)))
 
 
 if __name__ == "__main__":

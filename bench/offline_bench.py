@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 import preemptsim as ps
-from preemptsim import offline
+from preemptsim import offline, shipped
 from preemptsim.cli import presets
 from preemptsim.offline import gap
 
-ZONES = Path(__file__).resolve().parents[2] / "shared" / "data" / "traces" / "gcp-h100"
+ZONES = [Path(name) for name in shipped.matching_traces("gcp-h100/*")]  # the shipped traces
 POLICIES = ("greedy", "uniform_progress")
 
 
@@ -66,7 +66,7 @@ def main() -> None:
         head += f"{kind:>10s}{'gap':>8s}{'miss':>6s}"
     print(head + f"{'ms/start':>8s}")
     every = []
-    for path in sorted(ZONES.glob("*.json")):
+    for path in ZONES:
         scenario = base.with_values({"interruptions.path": str(path)})
         line, figures = zone_line(scenario, args.reps, args.seed, args.cells)
         every.append(figures)

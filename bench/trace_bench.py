@@ -4,7 +4,7 @@
                                           [--sweep-reps 1000] [--jobs 2] [--no-sweep] [--no-rates]
 
 The workload of Can't Be Late (REFERENCES.md §5): the 13 GCP H100 zones of
-../shared/data/traces/gcp-h100, 48 h of work, deadline 60 h, a 1 h interval with a 2 min
+shipped gcp-h100/* traces, 48 h of work, deadline 60 h, a 1 h interval with a 2 min
 write, 6 min provision + 6 min restore, a random start per replication; policies spot,
 greedy and uniform_progress.  First the runs per second of each engine over all zones, in
 one process (best of ``--repeat``, the least disturbed by other work), and their ratio
@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cant_be_late import TRACES, scenario  # the same job, on every zone
+from cant_be_late import ZONES, scenario  # the same job, on every zone
 
 import preemptsim as ps
 from preemptsim import fast
@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--no-sweep", action="store_true")
     parser.add_argument("--no-rates", action="store_true")
     args = parser.parse_args()
-    paths = sorted(TRACES.glob("*.json"))
+    paths = ZONES
     print(f"{len(paths)} GCP H100 zones, 48 h of work, deadline 60 h, 1 h / 2 min, 6+6 min")
     print(f"{'policy':18s}{'SimPy runs/s':>14s}{'fast runs/s':>14s}{'ratio':>8s}")
     for kind in () if args.no_rates else POLICIES:
