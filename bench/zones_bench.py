@@ -1,7 +1,7 @@
 """Should a job move between zones?  Placement strategies on the 13 GCP H100 zones.
 
 The shipped preset gcp-h100-zones (48 h of work, deadline 60 h, 1 h checkpoints of 2 min,
-provision and restore 6 min each; all 13 zones of ../shared/data/traces/gcp-h100 on one
+provision and restore 6 min each; all 13 shipped gcp-h100 zones on one
 clock, in the preset's order) is run with each placement strategy (stay: the first zone,
 us-central1-a, alone; failover; eager_next; cheapest) under greedy and uniform_progress,
 at checkpoint sizes 10 GB and 1,000 GB (copy time and egress by route, REFERENCES.md §8).
