@@ -14,17 +14,12 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.test_startup import SCRIPT  # the probe the start-up tests run
 
 HEAVY = ("pandas", "scipy", "matplotlib", "simpy", "pydantic", "numpy")
-PROBE = """
-import sys, runpy
-sys.argv = ["preemptsim", *{args!r}]
-try:
-    runpy.run_module("preemptsim", run_name="__main__")
-except SystemExit:
-    pass
-print("imported:", *(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
-"""
 COMMANDS = {
     "python -c pass": None,
     "preemptsim --help": ["--help"],
@@ -35,12 +30,12 @@ COMMANDS = {
 
 
 def timed(args: list[str] | None) -> tuple[float, str]:
-    code = "pass" if args is None else PROBE.format(args=args, heavy=HEAVY)
+    code = "pass" if args is None else SCRIPT.format(args=args, heavy=HEAVY)
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    marked = [line for line in done.stderr.splitlines() if line.startswith("imported:")]
-    return elapsed, marked[-1].removeprefix("imported:").strip() if marked else ""
+    marked = [line for line in done.stderr.splitlines() if line.startswith("loaded:")]
+    return elapsed, marked[-1].removeprefix("loaded:").strip() if marked else ""
 
 
 def main() -> None:

@@ -28,20 +28,22 @@ def test_readme_leads_with_the_two_commands_ci_runs() -> None:
     assert tests.endswith("python -m pytest -q") and ci.rstrip().endswith("python -m pytest -q")
 
 
-def test_readme_shows_what_preemptsim_run_prints(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("argv", "first_line"),
+    [
+        (["run"], "runpod-a6000-lora-7b: LoRA fine-tune"),
+        (["advise"], "runpod-a6000-lora-7b: 24h of work"),
+        (["optimum", "gcp-h100-trace", "--starts", "5"], "gcp-h100-trace: the offline optimum"),
+    ],
+    ids=["run", "advise", "optimum"],
+)
+def test_readme_shows_what_the_command_prints(
+    argv: list[str], first_line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's sample output is what the command prints: same seed, same numbers."""
     from preemptsim.cli import main
 
     text = (ROOT / "README.md").read_text()
-    shown = text.split("## What `preemptsim run` prints\n\n```\n", 1)[1].split("```", 1)[0]
-    assert main(["run"]) == 0
-    assert capsys.readouterr().out == shown  # same seed, same numbers, bit for bit
-
-
-def test_readme_shows_what_preemptsim_advise_prints(capsys: pytest.CaptureFixture[str]) -> None:
-    from preemptsim.cli import main
-
-    text = (ROOT / "README.md").read_text()
-    start = text.index("```\nrunpod-a6000-lora-7b: 24h of work")
-    shown = text[start + 4 : text.index("```", start + 4)]
-    assert main(["advise"]) == 0
-    assert capsys.readouterr().out == shown  # same seed, same numbers, bit for bit
+    start = text.index(f"```\n{first_line}") + 4
+    assert main(argv) == 0
+    assert capsys.readouterr().out == text[start : text.index("```", start)]

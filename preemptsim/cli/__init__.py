@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+from preemptsim import __version__
 from preemptsim.cli.advise import add_advise
 from preemptsim.cli.common import Parser
 from preemptsim.cli.measure import add_calibrate, add_fit, add_probe
@@ -20,7 +21,6 @@ from preemptsim.cli.optimum import add_optimum
 from preemptsim.cli.plot import add_plot
 from preemptsim.cli.run import add_presets, add_run
 from preemptsim.cli.sweep import add_sweep
-from preemptsim import __version__
 from preemptsim.errors import InputError, UsageError, printable
 from preemptsim.shipped import presets
 

@@ -50,7 +50,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     else:
         print(report.format_sweep(result))
     if args.out and not args.json:
-        print(f"\nsummary.csv, runs.parquet, optimum.json, manifest.json written to {Path(args.out)}/")
+        files = "summary.csv, runs.parquet, optimum.json, manifest.json"
+        print(f"\n{files} written to {Path(args.out)}/")
     if args.plots:
         from preemptsim import plots
 
